@@ -1,0 +1,43 @@
+# The project's verbs: dev, test, check, bench. Each sets up what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: dev test check bench install chromium schema clean
+
+# The virtualenv with the project (editable) and its extras; redone when pyproject changes.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[embedded,test,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# A Chromium for the local sandbox: TESTRUN_CHROMIUM, Playwright's, or the system's;
+# as root on Debian it installs the chromium package, otherwise it says how to get one.
+chromium: $(STAMP)
+	@$(BIN)/testrun chromium --install
+
+dev: $(STAMP) chromium
+	$(BIN)/testrun dev
+
+test: $(STAMP) chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP) chromium
+	@$(BIN)/python -m bench
+
+# Rewrite schema/schema.graphql from the code (a test fails when they differ).
+schema: $(STAMP)
+	$(BIN)/python -m schema.export > schema/schema.graphql
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

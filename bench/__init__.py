@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures and its ratio against the physical limit."""

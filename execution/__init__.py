@@ -1,0 +1,1 @@
+"""The engine: broker and actors, sandboxes, steps, events, scheduler loop, notifications."""

@@ -1,0 +1,1 @@
+"""Where browsers run: local headless Chromium, or E2B cloud sandboxes."""

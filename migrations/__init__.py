@@ -1,0 +1,1 @@
+"""Alembic migrations of the testrun database (async env.py, dated revision files)."""

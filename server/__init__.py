@@ -1,0 +1,1 @@
+"""Processes and HTTP wiring: Starlette app, auth, settings, the `testrun` CLI, dev stack."""

@@ -1,0 +1,109 @@
+"""Process settings, read from the environment once through `get_settings()`."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting the processes read; each field names its environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TESTRUN_", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL"),
+        description="PostgreSQL URL (postgresql+asyncpg://...). Unset in `testrun dev`: embedded.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL"),
+        description="Redis URL (redis://host:port/0). Unset in `testrun dev`: embedded.",
+    )
+    e2b_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("E2B_API_KEY"),
+        description="E2B API key, needed when TESTRUN_SANDBOX=e2b.",
+    )
+    sandbox: Literal["local", "e2b"] = Field(
+        default="local", description="Where browsers run: local Chromium or E2B sandboxes."
+    )
+    chromium: Path | None = Field(
+        default=None, description="Chromium executable; auto-detected when unset."
+    )
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Where `testrun dev` keeps the embedded PostgreSQL, Redis and dev token.",
+    )
+    artifacts_dir: Path = Field(
+        default=Path("var/artifacts"),
+        description="Screenshots, videos, traces and reports.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr("dev-insecure-secret-change-me"),
+        description="Signs artifact URLs and webhooks. Set a random value in production.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the api listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the api listens on.")
+    public_url: str | None = Field(
+        default=None, description="Base URL clients reach the api at (default: from host/port)."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level of every process."
+    )
+    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
+    readiness_timeout_s: float = Field(
+        default=2.0, gt=0, description="How long /readyz waits for PostgreSQL and Redis."
+    )
+
+    @property
+    def base_url(self) -> str:
+        """The URL people and clients use to reach the api."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def require_database_url(self) -> str:
+        """The PostgreSQL URL, or a clear error for processes that need an external one."""
+        if not self.database_url:
+            raise RuntimeError(
+                "DATABASE_URL is not set. Set it to postgresql+asyncpg://USER:PASS@HOST/DB, "
+                "or use `testrun dev`, which starts an embedded PostgreSQL."
+            )
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        """The Redis URL, or a clear error for processes that need an external one."""
+        if not self.redis_url:
+            raise RuntimeError(
+                "REDIS_URL is not set. Set it to redis://HOST:6379/0, "
+                "or use `testrun dev`, which starts an embedded Redis."
+            )
+        return self.redis_url
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this process, read from the environment on first use."""
+    return Settings()
+
+
+def environment_variables() -> set[str]:
+    """Every environment variable name the settings read."""
+    names: set[str] = set()
+    prefix = Settings.model_config.get("env_prefix", "")
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice) for choice in alias.choices)
+        else:
+            names.add(f"{prefix}{name}".upper())
+    return names

@@ -1,0 +1,7 @@
+"""Registers the shared fixtures (see tests/fixtures/)."""
+
+pytest_plugins = [
+    "tests.fixtures.databases",
+    "tests.fixtures.http",
+    "tests.fixtures.broker",
+]
