@@ -1,0 +1,66 @@
+"""The Starlette application: GraphQL, health, and (in later layers) REST and artifacts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from resolvers.tokens import Principal
+from schema import schema
+from schema.context import Context
+from server.auth import BearerAuthMiddleware
+from server.health import healthz, readyz
+from server.services import Services
+from server.settings import Settings, get_settings
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry over HTTP, with the caller and database in the context."""
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        """The request's principal (set by the auth middleware) and the session factory."""
+        services: Services = request.app.state.services
+        principal = request.scope.get("state", {}).get("principal")
+        return Context(
+            session_factory=services.session_factory,
+            caller=principal if isinstance(principal, Principal) else None,
+        )
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Starlette:
+    """The api. With `services` given (tests), it uses them and does not close them."""
+    settings = settings or (services.settings if services else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if services is not None:
+            yield
+            return
+        app.state.services = Services.from_settings(settings)
+        try:
+            yield
+        finally:
+            await app.state.services.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
+        ],
+        middleware=[Middleware(BearerAuthMiddleware)],
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    return app

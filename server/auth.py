@@ -1,0 +1,76 @@
+"""Bearer-token authentication for every HTTP route except health and the GraphiQL page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from models.database import transaction
+from resolvers.errors import Unauthenticated
+from resolvers.tokens import authenticate_token
+from server.services import Services
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:
+    """A browser loading GraphiQL: the page holds no data, and it cannot send a header."""
+    return (
+        scope["path"] == "/graphql"
+        and scope["method"] == "GET"
+        and "text/html" in headers.get("accept", "")
+        and "query" not in scope.get("query_string", b"").decode()
+    )
+
+
+def _bearer_secret(headers: Headers) -> str:
+    value = headers.get("authorization")
+    if not value:
+        raise Unauthenticated("Missing bearer token: send 'Authorization: Bearer <token>'")
+    scheme, _, secret = value.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthenticated("Malformed Authorization header: expected 'Bearer <token>'")
+    return secret.strip()
+
+
+def unauthenticated_response(message: str) -> JSONResponse:
+    """401 with the REST error body and the challenge header."""
+    return JSONResponse(
+        {"detail": message},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="testrun"'},
+    )
+
+
+class BearerAuthMiddleware:
+    """Puts the caller's `Principal` in `request.state.principal`, or answers 401.
+
+    WebSocket connections pass through: GraphQL subscriptions authenticate in their
+    `connection_init` payload, where browsers can put a token.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Authenticate HTTP requests, then pass them on."""
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if _is_graphiql_page(scope, headers):
+            await self.app(scope, receive, send)
+            return
+        services: Services = scope["app"].state.services
+        try:
+            secret = _bearer_secret(headers)
+            async with transaction(services.session_factory) as session:
+                principal = await authenticate_token(session, secret, now=datetime.now(UTC))
+        except Unauthenticated as error:
+            await unauthenticated_response(error.message)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)

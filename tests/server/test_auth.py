@@ -1,0 +1,144 @@
+"""Bearer tokens: what gets in, what gets a 401, and what is stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import Role
+from models.tenancy import ApiToken
+from resolvers.tokens import hash_token
+from tests.fixtures.http import Caller, MakeCaller
+
+ME = {"query": "{ me { id email name role project { id name tenantId } } }"}
+
+
+async def post_me(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
+    return await client.post("/graphql", json=ME, headers=headers)
+
+
+async def test_a_valid_token_answers_me_with_its_user_project_and_role(
+    client: httpx.AsyncClient, editor: Caller
+) -> None:
+    response = await post_me(client, editor.headers)
+
+    assert response.status_code == 200
+    me = response.json()["data"]["me"]
+    assert me["id"] == str(editor.user.id)
+    assert me["email"] == editor.user.email
+    assert me["role"] == "EDITOR"
+    assert me["project"] == {
+        "id": str(editor.project.id),
+        "name": editor.project.name,
+        "tenantId": editor.project.tenant_id,
+    }
+
+
+async def test_each_role_is_reported(client: httpx.AsyncClient, make_caller: MakeCaller) -> None:
+    for role in Role:
+        caller = await make_caller(role=role)
+        response = await post_me(client, caller.headers)
+        assert response.json()["data"]["me"]["role"] == role.name
+
+
+async def test_missing_token_is_401_with_a_json_body(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json=ME)
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "Missing bearer token" in response.json()["detail"]
+
+
+async def test_malformed_headers_and_tokens_are_401(client: httpx.AsyncClient) -> None:
+    for header in (
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer ",
+        "Bearer not-a-token",
+        "Bearer trn_short",
+        "Bearer trn_" + "!" * 43,
+        "Bearer trn_" + "a" * 44,
+    ):
+        response = await post_me(client, {"Authorization": header})
+        assert response.status_code == 401, header
+        assert response.json()["detail"].startswith("Malformed"), header
+
+
+async def test_unknown_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await post_me(client, {"Authorization": "Bearer trn_" + "A" * 43})
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid bearer token"}
+
+
+async def test_expired_token_is_401(
+    client: httpx.AsyncClient, editor: Caller, session: AsyncSession
+) -> None:
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == hash_token(editor.token))
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+
+    response = await post_me(client, editor.headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Bearer token has expired"}
+
+
+async def test_revoked_token_is_401(
+    client: httpx.AsyncClient, editor: Caller, session: AsyncSession
+) -> None:
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == hash_token(editor.token))
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+    response = await post_me(client, editor.headers)
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Bearer token has been revoked"}
+
+
+async def test_token_is_stored_as_a_hash_only(session: AsyncSession, editor: Caller) -> None:
+    stored = (await session.scalars(select(ApiToken))).all()
+
+    assert [row.token_hash for row in stored] == [hash_token(editor.token)]
+    for row in stored:
+        assert editor.token not in (row.token_hash, row.prefix, row.name)
+        assert len(row.prefix) < len(editor.token)
+
+
+async def test_use_marks_the_token_last_used(
+    client: httpx.AsyncClient, editor: Caller, session: AsyncSession
+) -> None:
+    token_row = await session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(editor.token))
+    )
+    assert token_row is not None
+    assert token_row.last_used_at is None
+    before = datetime.now(UTC)
+
+    await post_me(client, editor.headers)
+
+    await session.refresh(token_row)
+    assert token_row.last_used_at is not None
+    assert token_row.last_used_at >= before - timedelta(seconds=1)
+
+
+async def test_health_needs_no_token_and_other_routes_do(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).status_code == 200
+    assert (await client.get("/graphql", params={"query": "{ me { id } }"})).status_code == 401
+    assert (await client.get("/no-such-route")).status_code == 401
+
+
+async def test_graphiql_page_loads_in_a_browser_without_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
