@@ -1,0 +1,38 @@
+"""The scheduler process's loop: wakes every tick to do the periodic work of the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+logger = logging.getLogger(__name__)
+
+Job = Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]]
+
+
+async def run_scheduler(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    stop: asyncio.Event,
+    jobs: Sequence[Job] = (),
+    tick_seconds: float = 1.0,
+) -> None:
+    """Run `jobs` every `tick_seconds` until `stop` is set; a failing job is logged, not fatal."""
+    async with session_factory() as session:
+        await session.execute(text("SELECT 1"))
+    logger.info("scheduler ready: %d periodic jobs, tick %.1fs", len(jobs), tick_seconds)
+    while not stop.is_set():
+        for job in jobs:
+            try:
+                await job(session_factory)
+            except Exception:
+                logger.exception("scheduler job %s failed", getattr(job, "__name__", job))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=tick_seconds)
+        except TimeoutError:
+            continue
+    logger.info("scheduler stopped")

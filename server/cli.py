@@ -1,0 +1,181 @@
+"""The `testrun` command: dev stack, api, worker, scheduler, migrations, tokens, Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from server.settings import Settings, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as error:  # pydantic's ValidationError names each bad variable
+        raise click.ClickException(f"invalid configuration: {error}") from error
+
+
+def _require(url_getter: str) -> str:
+    try:
+        url: str = getattr(_settings(), url_getter)()
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from error
+    return url
+
+
+@click.group()
+def main() -> None:
+    """Replay recorded browser tests in sandboxes and stream their progress live."""
+    logging.basicConfig(
+        level=_settings().log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@main.command()
+def dev() -> None:
+    """Run everything locally: embedded PostgreSQL and Redis unless configured."""
+    from server.dev import run_dev
+
+    sys.exit(run_dev(_settings()))
+
+
+@main.command()
+@click.option("--host", default=None, help="Listen address (default TESTRUN_HOST).")
+@click.option("--port", type=int, default=None, help="Listen port (default TESTRUN_PORT).")
+def api(host: str | None, port: int | None) -> None:
+    """Serve GraphQL, REST and health over HTTP (needs DATABASE_URL and REDIS_URL)."""
+    import uvicorn
+
+    from server.app import create_app
+
+    settings = _settings()
+    _require("require_database_url")
+    _require("require_redis_url")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        ws_per_message_deflate=False,
+    )
+
+
+@main.command()
+@click.option("--threads", type=int, default=8, show_default=True, help="Concurrent messages.")
+def worker(threads: int) -> None:
+    """Execute run items from the queue (needs REDIS_URL and DATABASE_URL)."""
+    from execution.broker import create_broker
+    from execution.worker import run_worker
+
+    _require("require_database_url")
+    broker = create_broker(_require("require_redis_url"))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    run_worker(broker, threads=threads, stop=stop)
+
+
+@main.command()
+def scheduler() -> None:
+    """Fire due schedules and reap stuck items (needs DATABASE_URL and REDIS_URL)."""
+    from execution.scheduler import run_scheduler
+    from models.database import create_engine, create_session_factory
+
+    database_url = _require("require_database_url")
+    _require("require_redis_url")
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        engine = create_engine(database_url, pool_size=2)
+        try:
+            await run_scheduler(create_session_factory(engine), stop=stop)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(serve())
+
+
+@main.command()
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def migrate(revision: str) -> None:
+    """Bring the database schema up to date (safe to run on every deploy)."""
+    from server.migrate import upgrade_database
+
+    upgrade_database(_require("require_database_url"), revision)
+    click.echo(f"database migrated to {revision}", err=True)
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.option("--project", "project_name", required=True, help="Project name.")
+@click.option("--tenant", default=None, help="Tenant, when several have a project of that name.")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "editor", "admin"]),
+    required=True,
+    help="viewer reads; editor writes and runs; admin manages.",
+)
+@click.option("--user", "email", default=None, help="Owner's email (default: a project admin).")
+@click.option("--name", default=None, help="A label to recognise the token by.")
+@click.option("--expires-in-days", type=click.IntRange(min=1), default=None, help="Lifetime.")
+def token_create(
+    project_name: str,
+    tenant: str | None,
+    role: str,
+    email: str | None,
+    name: str | None,
+    expires_in_days: int | None,
+) -> None:
+    """Create a token and print only the token, so scripts can capture it."""
+    from server.tokens import TokenRequest, create_token
+
+    request = TokenRequest(
+        project=project_name,
+        tenant=tenant,
+        role=role,
+        email=email,
+        name=name,
+        expires_at=(
+            datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+        ),
+    )
+    try:
+        secret = asyncio.run(create_token(_require("require_database_url"), request))
+    except LookupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(secret)
+
+
+@main.command()
+@click.option(
+    "--install/--no-install",
+    default=False,
+    help="As root on Debian, install the chromium package when none is found.",
+)
+def chromium(install: bool) -> None:
+    """Print the Chromium the local sandbox will use (TESTRUN_CHROMIUM, Playwright's, system)."""
+    from execution.sandboxes.chromium import ChromiumNotFound, ensure_chromium
+
+    try:
+        click.echo(ensure_chromium(_settings().chromium, install=install))
+    except ChromiumNotFound as error:
+        raise click.ClickException(str(error)) from error
+
+
+if __name__ == "__main__":
+    main()

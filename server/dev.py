@@ -1,0 +1,212 @@
+"""`testrun dev`: the whole stack on one machine, with embedded PostgreSQL and Redis.
+
+Starts what is not configured (PostgreSQL, Redis), migrates, seeds the demo once, runs
+api + worker + scheduler as children, prints where to go, and on Ctrl-C (or SIGTERM)
+stops the children first, then Redis, then PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from models.database import create_engine, create_session_factory, transaction
+from models.enums import Role
+from resolvers.errors import Unauthenticated
+from resolvers.tokens import authenticate_token, create_api_token
+from server.embedded import EmbeddedPostgres, EmbeddedRedis, spawn_child, wait_or_kill
+from server.migrate import upgrade_database
+from server.seed import DEMO_PROJECT, seed_demo
+from server.settings import Settings
+
+DEV_DATABASE = "testrun"
+PROCESSES = ("api", "worker", "scheduler")
+
+
+class DevStackError(RuntimeError):
+    """The dev stack could not start; the message says what to do."""
+
+
+@dataclass
+class DevStack:
+    """The processes of one `testrun dev`, in the order they start."""
+
+    settings: Settings
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        """Where embedded data, logs and the dev token live."""
+        return self.settings.data_dir.resolve()
+
+    def start_databases(self) -> tuple[str, str]:
+        """The PostgreSQL and Redis URLs, starting embedded servers for the unset ones."""
+        database_url = self.settings.database_url
+        if not database_url:
+            self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
+            self.postgres.start()
+            self.postgres.ensure_database(DEV_DATABASE)
+            database_url = self.postgres.url(DEV_DATABASE)
+        redis_url = self.settings.redis_url
+        if not redis_url:
+            self.redis = EmbeddedRedis(self.data_dir / "redis")
+            self.redis.start()
+            redis_url = self.redis.url
+        return database_url, redis_url
+
+    def start_children(self, database_url: str, redis_url: str) -> None:
+        """Run api, worker and scheduler as children sharing our settings."""
+        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+        env["TESTRUN_DATA_DIR"] = str(self.data_dir)
+        for name in PROCESSES:
+            self.children[name] = spawn_child(
+                [sys.executable, "-m", "server.cli", name],
+                log_path=None,
+                env=env,
+            )
+
+    def wait_for_api(self, timeout: float = 30.0) -> None:
+        """Block until the api answers /healthz, or raise if it died or took too long."""
+        url = f"http://127.0.0.1:{self.settings.port}/healthz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.raise_if_a_child_died()
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise DevStackError(f"the api did not answer {url} within {timeout:.0f}s")
+
+    def raise_if_a_child_died(self) -> None:
+        """Raise naming the first child that exited."""
+        for name, child in self.children.items():
+            if child.poll() is not None:
+                raise DevStackError(f"`testrun {name}` exited with code {child.returncode}")
+
+    def stop(self) -> None:
+        """Stop children (SIGTERM, then kill after 10s), then Redis, then PostgreSQL."""
+        for child in self.children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in self.children.values():
+            wait_or_kill(child, max(0.1, deadline - time.monotonic()))
+        self.children.clear()
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+async def _prepare_demo(database_url: str, settings: Settings) -> tuple[str, str]:
+    """Seed once and return (project name, editor token), reusing the saved dev token."""
+    token_file = settings.data_dir.resolve() / "dev-token"
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        sessions = create_session_factory(engine)
+        async with transaction(sessions) as session:
+            demo = await seed_demo(session, base_url=settings.base_url)
+            if token_file.exists():
+                saved = token_file.read_text().strip()
+                try:
+                    principal = await authenticate_token(session, saved, now=datetime.now(UTC))
+                    if principal.project_id == demo.project.id:
+                        return DEMO_PROJECT, saved
+                except Unauthenticated:
+                    pass
+            _, secret = await create_api_token(
+                session,
+                user_id=demo.user.id,
+                project_id=demo.project.id,
+                role=Role.EDITOR,
+                name="dev token",
+            )
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file.touch(mode=0o600)
+        token_file.write_text(secret + "\n")
+        return DEMO_PROJECT, secret
+    finally:
+        await engine.dispose()
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def _banner(settings: Settings, token: str, project: str, database_url: str, redis_url: str) -> str:
+    base = settings.base_url
+    return f"""
+testrun is running (project "{project}", editor token below).
+
+  GraphiQL     {base}/graphql
+  REST         {base}/api/v1
+  Health       {base}/healthz   {base}/readyz
+  Token        {token}
+  PostgreSQL   {database_url}
+  Redis        {redis_url}
+
+Try it:
+  curl -H "Authorization: Bearer {token}" -H 'content-type: application/json' \\
+       -d '{{"query":"{{ me {{ id email role project {{ name }} }} }}"}}' {base}/graphql
+
+In GraphiQL, add the header {{"Authorization": "Bearer {token}"}}.
+Press Ctrl-C to stop everything.
+"""
+
+
+def run_dev(settings: Settings) -> int:
+    """Run the dev stack until SIGINT/SIGTERM; returns the exit code."""
+    if not _port_is_free(settings.host, settings.port):
+        print(  # noqa: T201 (the dev command talks to a person)
+            f"Port {settings.port} on {settings.host} is in use; stop what uses it "
+            f"or set TESTRUN_PORT.",
+            file=sys.stderr,
+        )
+        return 1
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stack = DevStack(settings)
+    started = time.monotonic()
+    try:
+        database_url, redis_url = stack.start_databases()
+        upgrade_database(database_url)
+        project, token = asyncio.run(_prepare_demo(database_url, settings))
+        stack.start_children(database_url, redis_url)
+        stack.wait_for_api()
+        print(_banner(settings, token, project, database_url, redis_url), flush=True)  # noqa: T201
+        print(f"Started in {time.monotonic() - started:.1f}s.", flush=True)  # noqa: T201
+        while not stopping.wait(0.5):
+            stack.raise_if_a_child_died()
+        print("\nStopping testrun...", flush=True)  # noqa: T201
+        return 0
+    except DevStackError as error:
+        print(f"testrun dev: {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    finally:
+        stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,65 @@
+"""`testrun token create`: find the project and owner, store a token, return its secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from models.database import create_engine, create_session_factory, transaction
+from models.enums import Role
+from resolvers.tenancy import ensure_member, find_projects_by_name, first_member, get_or_create_user
+from resolvers.tokens import create_api_token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRequest:
+    """What the command line asked for."""
+
+    project: str
+    role: str
+    tenant: str | None = None
+    email: str | None = None
+    name: str | None = None
+    expires_at: datetime | None = None
+
+
+async def create_token(database_url: str, request: TokenRequest) -> str:
+    """The new token's secret; LookupError when the project or owner cannot be determined."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(create_session_factory(engine)) as session:
+            projects = await find_projects_by_name(
+                session, name=request.project, tenant_id=request.tenant
+            )
+            if not projects:
+                raise LookupError(f"Project not found: {request.project!r}")
+            if len(projects) > 1:
+                tenants = ", ".join(sorted(project.tenant_id for project in projects))
+                raise LookupError(
+                    f"Several tenants have a project {request.project!r} ({tenants}); pass --tenant"
+                )
+            project = projects[0]
+            role = Role(request.role)
+            if request.email:
+                user = await get_or_create_user(
+                    session, email=request.email, name=request.email.split("@")[0]
+                )
+                await ensure_member(session, project_id=project.id, user_id=user.id, role=role)
+            else:
+                found = await first_member(session, project_id=project.id)
+                if found is None:
+                    raise LookupError(
+                        f"Project {request.project!r} has no member; pass --user EMAIL"
+                    )
+                user = found
+            _, secret = await create_api_token(
+                session,
+                user_id=user.id,
+                project_id=project.id,
+                role=role,
+                name=request.name,
+                expires_at=request.expires_at,
+            )
+        return secret
+    finally:
+        await engine.dispose()
