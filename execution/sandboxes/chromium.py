@@ -1,0 +1,204 @@
+"""Finding (and, as root on Debian, installing) the Chromium the local sandbox launches."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import playwright
+
+logger = logging.getLogger(__name__)
+
+# Flags for every Chromium we start, by Playwright's `launch()` or by hand (the E2B sandbox
+# starts Chrome itself and connects over CDP, so Playwright's own defaults are not applied).
+CHROMIUM_ARGS: tuple[str, ...] = (
+    # Sandboxes run as root (and containers usually forbid the user namespaces it needs), so
+    # Chromium's own sandbox cannot start; the container or VM around it is the boundary.
+    "--no-sandbox",
+    # Headless servers have no GPU; without this Chromium probes for one on every launch.
+    "--disable-gpu",
+    # Docker gives /dev/shm 64 MB, which large pages exhaust; use /tmp instead.
+    "--disable-dev-shm-usage",
+    # Closed networks and proxies commonly drop UDP; keep every request on TCP.
+    "--disable-quic",
+    # This machine's closed network refuses Chromium's own background connections
+    # (component and variations updates, sync, metrics upload, default apps, first-run
+    # pings): they can only fail, and each failure is noise in the browser's log.
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--metrics-recording-only",
+)
+
+# Executables on PATH, in order of preference, when neither a setting nor Playwright gives one.
+SYSTEM_CHROMIUM_NAMES: tuple[str, ...] = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
+
+# Playwright's browser folders, relative to its browsers directory. Headless shell builds
+# come in two layouts: older `chrome-linux/headless_shell`, and Chrome for Testing's
+# `chrome-headless-shell-linux64/chrome-headless-shell` (Playwright 1.65's).
+_PLAYWRIGHT_EXECUTABLES: tuple[str, ...] = (
+    "chromium-*/chrome-linux*/chrome",
+    "chromium_headless_shell-*/chrome-linux*/headless_shell",
+    "chromium_headless_shell-*/chrome-headless-shell-linux*/chrome-headless-shell",
+)
+
+_REVISION = re.compile(r"-(\d+)$")
+
+_HOW_TO_GET_ONE = (
+    "Set TESTRUN_CHROMIUM=/path/to/chrome, "
+    "or run `apt-get install chromium` as root on Debian/Ubuntu, "
+    "or install Playwright's browser with `playwright install chromium`."
+)
+
+
+class ChromiumNotFound(RuntimeError):
+    """No usable Chromium: the configured one is wrong, or none is installed."""
+
+
+def find_chromium(
+    configured: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The Chromium executable to launch, or None when there is none.
+
+    Looked for in this order: `configured` (TESTRUN_CHROMIUM); Playwright's own
+    installed browser, newest revision first; `chromium`, `chromium-browser`,
+    `google-chrome`, `google-chrome-stable` on PATH.
+
+    Args:
+        configured: The executable the settings name, if any.
+        environ: The environment to read PLAYWRIGHT_BROWSERS_PATH, XDG_CACHE_HOME, HOME
+            and PATH from; the process environment when None.
+
+    Returns:
+        The executable's path, or None when no Chromium is installed.
+
+    Raises:
+        ChromiumNotFound: `configured` is given but is not an executable file. A wrong
+            explicit setting never falls back to another browser.
+    """
+    env = os.environ if environ is None else environ
+    if configured is not None:
+        path = configured.expanduser()
+        if not _is_executable_file(path):
+            raise ChromiumNotFound(
+                f"TESTRUN_CHROMIUM={configured} is not an executable file. {_HOW_TO_GET_ONE}"
+            )
+        return path
+    for path in _playwright_executables(env):
+        if _is_executable_file(path):
+            return path
+    search_path = env.get("PATH", os.defpath)
+    for name in SYSTEM_CHROMIUM_NAMES:
+        found = shutil.which(name, path=search_path)
+        if found is not None:
+            return Path(found)
+    return None
+
+
+def install_system_chromium() -> Path:
+    """Install Debian's `chromium` with apt-get and return the Chromium found afterwards.
+
+    Only done as root on Debian or Ubuntu; apt-get's output goes to this process's
+    stdout and stderr as it runs.
+
+    Returns:
+        The executable found after installing.
+
+    Raises:
+        ChromiumNotFound: Not root, not Debian/Ubuntu, apt-get failed, or still no Chromium.
+    """
+    if not (
+        os.geteuid() == 0
+        and shutil.which("apt-get") is not None
+        and Path("/etc/debian_version").exists()
+    ):
+        raise ChromiumNotFound(
+            f"No Chromium found and it can only be installed as root on Debian/Ubuntu. "
+            f"{_HOW_TO_GET_ONE}"
+        )
+    logger.info("No Chromium found, installing Debian's chromium with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        completed = subprocess.run(command, env=env, check=False)
+        if completed.returncode != 0:
+            raise ChromiumNotFound(
+                f"`{' '.join(command)}` failed with exit status {completed.returncode}. "
+                f"{_HOW_TO_GET_ONE}"
+            )
+    found = find_chromium()
+    if found is None:
+        raise ChromiumNotFound(f"apt-get installed chromium but none was found. {_HOW_TO_GET_ONE}")
+    return found
+
+
+def ensure_chromium(configured: Path | None, *, install: bool) -> Path:
+    """The Chromium to launch: found, else installed when `install` allows it.
+
+    Args:
+        configured: The executable the settings name (TESTRUN_CHROMIUM), if any.
+        install: Whether to install Debian's chromium when none is found.
+
+    Returns:
+        The executable's path.
+
+    Raises:
+        ChromiumNotFound: The configured one is wrong, or none is found and none can be
+            (or may be) installed. The message says how to get one.
+    """
+    found = find_chromium(configured)
+    if found is not None:
+        return found
+    if install:
+        return install_system_chromium()
+    raise ChromiumNotFound(f"No Chromium found. {_HOW_TO_GET_ONE}")
+
+
+def playwright_browsers_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where `playwright install` puts browsers, by the same rules as Playwright's driver.
+
+    Args:
+        environ: The environment to read PLAYWRIGHT_BROWSERS_PATH, XDG_CACHE_HOME and HOME
+            from; the process environment when None.
+
+    Returns:
+        PLAYWRIGHT_BROWSERS_PATH; the installed playwright package's own folder when that
+        is "0"; else `ms-playwright` in the user's cache directory.
+    """
+    env = os.environ if environ is None else environ
+    configured = env.get("PLAYWRIGHT_BROWSERS_PATH")
+    if configured == "0":
+        return Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers"
+    if configured:
+        return Path(configured).absolute()
+    cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")) / ".cache")
+    return Path(cache).expanduser() / "ms-playwright"
+
+
+def _playwright_executables(environ: Mapping[str, str]) -> list[Path]:
+    """Candidate executables in Playwright's browsers directory, newest revision first."""
+    browsers = playwright_browsers_dir(environ)
+    candidates = [path for pattern in _PLAYWRIGHT_EXECUTABLES for path in browsers.glob(pattern)]
+    # sorted() is stable, also reversed: at equal revisions the full Chromium stays first.
+    return sorted(candidates, key=_revision, reverse=True)
+
+
+def _revision(executable: Path) -> int:
+    """The revision in a Playwright browser folder name (`chromium-1140` is 1140)."""
+    match = _REVISION.search(executable.parent.parent.name)
+    return int(match.group(1)) if match else -1
+
+
+def _is_executable_file(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
