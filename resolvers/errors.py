@@ -29,3 +29,9 @@ class NotFound(ResolverError):
     """The thing does not exist, or not in the caller's project."""
 
     code = "NOT_FOUND"
+
+
+class Conflict(ResolverError):
+    """The change would duplicate something that must be unique."""
+
+    code = "CONFLICT"

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import Role
 from models.tenancy import Project, ProjectMember, User
-from resolvers.errors import NotFound
+from resolvers.errors import Conflict, NotFound
 
 
 async def read_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
@@ -36,6 +36,16 @@ async def find_projects_by_name(
     if tenant_id is not None:
         query = query.where(Project.tenant_id == tenant_id)
     return list((await session.scalars(query.order_by(Project.created_at))).all())
+
+
+async def create_project(session: AsyncSession, *, tenant_id: str, name: str) -> Project:
+    """A new project; Conflict when the tenant already has one of that name."""
+    if await find_projects_by_name(session, name=name, tenant_id=tenant_id):
+        raise Conflict(f"Project already exists in tenant {tenant_id!r}: {name!r}")
+    project = Project(tenant_id=tenant_id, name=name)
+    session.add(project)
+    await session.flush()
+    return project
 
 
 async def get_or_create_user(session: AsyncSession, *, email: str, name: str) -> User:

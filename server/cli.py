@@ -117,6 +117,32 @@ def migrate(revision: str) -> None:
 
 
 @main.group()
+def project() -> None:
+    """Manage projects."""
+
+
+@project.command("create")
+@click.option("--name", required=True, help="Project name, unique in its tenant.")
+@click.option("--tenant", required=True, help="Tenant id (runs-execute.md's tenant_id).")
+@click.option("--admin", "admin_email", required=True, help="Email of the project's admin.")
+def project_create(name: str, tenant: str, admin_email: str) -> None:
+    """Create a project with its admin and print only the project's id."""
+    from resolvers.errors import Conflict
+    from server.admin import create_project_with_admin
+
+    database_url = _require("require_database_url")
+    try:
+        project_id = asyncio.run(
+            create_project_with_admin(
+                database_url, tenant_id=tenant, name=name, admin_email=admin_email
+            )
+        )
+    except Conflict as error:
+        raise click.ClickException(error.message) from error
+    click.echo(project_id)
+
+
+@main.group()
 def token() -> None:
     """Manage API tokens."""
 
@@ -142,7 +168,7 @@ def token_create(
     expires_in_days: int | None,
 ) -> None:
     """Create a token and print only the token, so scripts can capture it."""
-    from server.tokens import TokenRequest, create_token
+    from server.admin import TokenRequest, create_token
 
     request = TokenRequest(
         project=project_name,

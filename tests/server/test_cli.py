@@ -125,3 +125,47 @@ def test_token_create_refuses_an_unknown_role(migrated_database_url: str) -> Non
 
     assert done.returncode == 2
     assert "owner" in done.stderr
+
+
+async def test_project_create_then_token_create_is_the_production_bootstrap(
+    committing_session_factory: async_sessionmaker[AsyncSession], migrated_database_url: str
+) -> None:
+    env = cli_env(DATABASE_URL=migrated_database_url)
+
+    created = run_cli(
+        "project",
+        "create",
+        "--name",
+        "Shop",
+        "--tenant",
+        "t1",
+        "--admin",
+        "ops@example.com",
+        env=env,
+    )
+    token = run_cli("token", "create", "--project", "Shop", "--role", "admin", env=env)
+    again = run_cli(
+        "project",
+        "create",
+        "--name",
+        "Shop",
+        "--tenant",
+        "t1",
+        "--admin",
+        "ops@example.com",
+        env=env,
+    )
+
+    assert created.returncode == 0, created.stderr
+    assert token.returncode == 0, token.stderr
+    async with transaction(committing_session_factory) as session:
+        principal = await authenticate_token(session, token.stdout.strip(), now=datetime.now(UTC))
+        email = await session.scalar(
+            text("SELECT email FROM users WHERE id = :u"), {"u": principal.user_id}
+        )
+    assert str(principal.project_id) == created.stdout.strip()
+    assert principal.tenant_id == "t1"
+    assert principal.role is Role.ADMIN
+    assert email == "ops@example.com"
+    assert again.returncode == 1
+    assert "Project already exists in tenant 't1': 'Shop'" in again.stderr

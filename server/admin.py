@@ -1,4 +1,4 @@
-"""`testrun token create`: find the project and owner, store a token, return its secret."""
+"""What `testrun project create` and `testrun token create` do, on their own engine."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from datetime import datetime
 
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
-from resolvers.tenancy import ensure_member, find_projects_by_name, first_member, get_or_create_user
+from resolvers.tenancy import (
+    create_project,
+    ensure_member,
+    find_projects_by_name,
+    first_member,
+    get_or_create_user,
+)
 from resolvers.tokens import create_api_token
 
 
@@ -21,6 +27,23 @@ class TokenRequest:
     email: str | None = None
     name: str | None = None
     expires_at: datetime | None = None
+
+
+async def create_project_with_admin(
+    database_url: str, *, tenant_id: str, name: str, admin_email: str
+) -> str:
+    """Create the project with `admin_email` as its admin; returns the project's id."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(create_session_factory(engine)) as session:
+            project = await create_project(session, tenant_id=tenant_id, name=name)
+            admin = await get_or_create_user(
+                session, email=admin_email, name=admin_email.split("@")[0]
+            )
+            await ensure_member(session, project_id=project.id, user_id=admin.id, role=Role.ADMIN)
+        return str(project.id)
+    finally:
+        await engine.dispose()
 
 
 async def create_token(database_url: str, request: TokenRequest) -> str:
