@@ -54,9 +54,18 @@ async def make_test_case(session: AsyncSession, project: Project, **overrides: A
         "name": f"Test case {_unique()}",
         "suite_path": ["ROOT", "Smoke"],
         "suite_name": "Smoke",
+        # The recorder's format (runs-execute.md "Proven Steps Structure").
         "proven_steps": [
-            {"action": "navigate_to", "url": "https://example.com"},
-            {"action": "assert_url_contains", "text": "example"},
+            {
+                "step_number": 1,
+                "tool_name": "e2b_browser",
+                "arguments": {"action": "navigate_to", "url": "https://example.com"},
+            },
+            {
+                "step_number": 2,
+                "tool_name": "e2b_browser",
+                "arguments": {"action": "assert_url_contains", "expected_text": "example"},
+            },
         ],
     }
     test_case = TestCase(**(values | overrides))
