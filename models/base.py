@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -49,12 +49,16 @@ def created_at() -> Mapped[datetime]:
 
 
 def updated_at() -> Mapped[datetime]:
-    """`updated_at`, set on insert and on every ORM update."""
+    """`updated_at`, set on insert and on every ORM update.
+
+    The update value is computed here, not in SQL, so the row object knows it after a flush
+    without reading it back (an expired attribute cannot load once its session is closed).
+    """
     return mapped_column(
         DateTime(timezone=True),
         nullable=False,
         server_default=func.current_timestamp(),
-        onupdate=func.current_timestamp(),
+        onupdate=lambda: datetime.now(UTC),
     )
 
 

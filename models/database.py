@@ -1,8 +1,8 @@
-"""The async engine and session factory, built from a URL the caller gives."""
+"""The async engine and session factory, and transactions that run effects after commit."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import (
@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+Effect = Callable[[], Awaitable[None]]
+_EFFECTS = "testrun.after_commit"
 
 
 def async_url(url: str) -> str:
@@ -41,10 +44,25 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def after_commit(session: AsyncSession, effect: Effect) -> None:
+    """Run `effect` once the session's transaction has committed (never if it rolls back).
+
+    For what must not happen before the data is visible: enqueueing work, publishing events.
+    """
+    session.info.setdefault(_EFFECTS, []).append(effect)
+
+
 @asynccontextmanager
 async def transaction(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """A session inside one transaction: committed on success, rolled back on error."""
-    async with session_factory() as session, session.begin():
-        yield session
+    """A session inside one transaction: committed on success, rolled back on error.
+
+    Effects registered with `after_commit` run in order after the commit.
+    """
+    async with session_factory() as session:
+        async with session.begin():
+            yield session
+        effects: list[Effect] = session.info.pop(_EFFECTS, [])
+    for effect in effects:
+        await effect()

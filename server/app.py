@@ -34,6 +34,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return Context(
             session_factory=services.session_factory,
             caller=principal if isinstance(principal, Principal) else None,
+            dispatcher=services.dispatcher,
         )
 
 

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from execution.broker import create_broker
+from execution.dispatch import QueueDispatcher
 from models.database import create_engine, create_session_factory
+from resolvers.dispatch import RunDispatcher
 from server.settings import Settings
 
 
@@ -18,6 +21,7 @@ class Services:
     settings: Settings
     session_factory: async_sessionmaker[AsyncSession]
     redis: Redis
+    dispatcher: RunDispatcher
     engine: AsyncEngine | None = None
 
     @classmethod
@@ -33,6 +37,7 @@ class Services:
             settings=settings,
             session_factory=create_session_factory(engine),
             redis=redis,
+            dispatcher=QueueDispatcher(create_broker(settings.require_redis_url())),
             engine=engine,
         )
 

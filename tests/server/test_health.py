@@ -34,10 +34,15 @@ async def test_readyz_is_200_when_postgres_and_redis_answer(services: Services) 
 
 
 async def test_readyz_is_503_naming_redis_when_redis_is_down(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    services: Services,
 ) -> None:
+    dispatcher = services.dispatcher
     unreachable = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
-    services = Services(settings=settings, session_factory=session_factory, redis=unreachable)
+    services = Services(
+        settings=settings, session_factory=session_factory, redis=unreachable, dispatcher=dispatcher
+    )
 
     response = await get(services, "/readyz")
 
@@ -50,11 +55,14 @@ async def test_readyz_is_503_naming_redis_when_redis_is_down(
 
 
 async def test_readyz_is_503_naming_postgres_when_postgres_is_down(
-    settings: Settings, redis: Redis
+    settings: Settings, redis: Redis, services: Services
 ) -> None:
     engine = create_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/none", pool_size=1)
     services = Services(
-        settings=settings, session_factory=create_session_factory(engine), redis=redis
+        settings=settings,
+        session_factory=create_session_factory(engine),
+        redis=redis,
+        dispatcher=services.dispatcher,
     )
 
     response = await get(services, "/readyz")

@@ -1,0 +1,12 @@
+"""Who may do what: writes need an editor or admin token."""
+
+from __future__ import annotations
+
+from resolvers.errors import Forbidden
+from resolvers.tokens import Principal
+
+
+def require_writer(principal: Principal) -> None:
+    """Forbidden unless the caller's role may change data and run tests."""
+    if not principal.role.can_write:
+        raise Forbidden(f"A {principal.role.value} token cannot change data; use an editor token")

@@ -1,0 +1,102 @@
+"""Input validation: pydantic models whose failures become `ValidationFailed` naming fields."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ValidationError as PydanticValidationError
+
+from resolvers.errors import FieldError, ValidationFailed
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# The VARCHAR lengths of test-run-api.md, named by size.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Varchar50 = Annotated[str, StringConstraints(max_length=50)]
+Varchar100 = Annotated[str, StringConstraints(max_length=100)]
+Varchar255 = Annotated[str, StringConstraints(max_length=255)]
+Varchar500 = Annotated[str, StringConstraints(max_length=500)]
+Varchar1000 = Annotated[str, StringConstraints(max_length=1000)]
+Varchar2000 = Annotated[str, StringConstraints(max_length=2000)]
+# TEXT columns have no SQL limit; one megabyte keeps a single value from exhausting memory.
+Text = Annotated[str, StringConstraints(max_length=1_000_000)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Tags = Annotated[list[Tag], Field(max_length=100)]
+SuitePath = Annotated[list[Name], Field(max_length=50)]
+Count = Annotated[int, Field(ge=0, le=2_147_483_647)]
+DurationMs = Annotated[int, Field(ge=0, le=9_223_372_036_854_775_807)]
+Pixels = Annotated[int, Field(gt=0, le=100_000)]
+Percentage = Annotated[float, Field(ge=0, le=100)]
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_time_zone(value: str) -> str:
+    if value not in _time_zones():
+        raise ValueError(f"Unknown time zone '{value}': use an IANA name such as Europe/Berlin")
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(max_length=50), AfterValidator(_known_time_zone)]
+
+
+class Input(BaseModel):
+    """Base of every input model: unknown fields are errors, values are validated strictly."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
+
+
+def _field_name(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "input"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    message = str(error.get("msg", "Invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def parse(model: type[Model], data: Mapping[str, Any]) -> Model:
+    """`data` as a `model`, or ValidationFailed naming each invalid field."""
+    try:
+        return model.model_validate(dict(data))
+    except PydanticValidationError as error:
+        raise ValidationFailed(
+            [FieldError(_field_name(item["loc"]), _message(item)) for item in error.errors()]
+        ) from None
+
+
+def parse_uuid(value: str | uuid.UUID, *, field: str) -> uuid.UUID:
+    """`value` as a UUID, or ValidationFailed naming `field`."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise ValidationFailed.of(field, f"Not a valid UUID: {value!r}"[:200]) from None
+
+
+class PageInput(Input):
+    """`limit` (default 20, at most 100) and `offset` of a list."""
+
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, le=2_147_483_647)
+
+
+def provided(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` without the keys a caller left out (None means "left out" for GraphQL UNSET)."""
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def not_null(value: object) -> object:
+    """A `mode="before"` field validator: explicit null is refused, leaving out is fine."""
+    if value is None:
+        raise ValueError("May not be null")
+    return value

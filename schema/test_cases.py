@@ -1,0 +1,206 @@
+"""GraphQL types, inputs and root fields of test cases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from models import test_cases as rows
+from resolvers import test_cases
+from resolvers.validation import parse
+from schema.common import JSON, input_data
+from schema.context import Info
+
+
+@strawberry.type(description="A recorded test case: the proven steps a run replays.")
+class TestCase:
+    """GraphQL view of a test case."""
+
+    __test__ = False  # not a pytest class, despite its name
+    id: uuid.UUID = strawberry.field(description="Test case id.")
+    project_id: uuid.UUID = strawberry.field(description="Project it belongs to.")
+    name: str = strawberry.field(description="Name shown in runs and reports.")
+    description: str | None = strawberry.field(description="What the test checks.")
+    suite_path: list[str] | None = strawberry.field(
+        description="Folder path, e.g. [ROOT, Regression, Smoke]."
+    )
+    suite_name: str | None = strawberry.field(description="Name of the innermost folder.")
+    proven_steps: JSON = strawberry.field(
+        description="Recorded steps: [{step_number, tool_name, arguments: {action, ...}}]."
+    )
+    data_rows: JSON | None = strawberry.field(
+        description="Data-driven rows; each replays the steps with {{column}} filled in."
+    )
+    step_count: int = strawberry.field(description="How many proven steps it has.")
+    pre_script_ids: list[uuid.UUID] | None = strawberry.field(
+        description="Scripts run before the steps, in order."
+    )
+    post_script_ids: list[uuid.UUID] | None = strawberry.field(
+        description="Scripts run after the steps, in order."
+    )
+    on_demand_script_ids: list[uuid.UUID] | None = strawberry.field(
+        description="Scripts attached to particular steps."
+    )
+    tags: list[str] | None = strawberry.field(description="Free labels.")
+    created_by: uuid.UUID | None = strawberry.field(description="User who created it.")
+    deleted_at: datetime | None = strawberry.field(
+        description="When it was deleted (soft delete); null while live."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @classmethod
+    def from_model(cls, row: rows.TestCase) -> TestCase:
+        """Build from the ORM row."""
+        return cls(
+            id=row.id,
+            project_id=row.project_id,
+            name=row.name,
+            description=row.description,
+            suite_path=row.suite_path,
+            suite_name=row.suite_name,
+            proven_steps=JSON(row.proven_steps),
+            data_rows=None if row.data_rows is None else JSON(row.data_rows),
+            step_count=len(row.proven_steps or []),
+            pre_script_ids=row.pre_script_ids,
+            post_script_ids=row.post_script_ids,
+            on_demand_script_ids=row.on_demand_script_ids,
+            tags=row.tags,
+            created_by=row.created_by,
+            deleted_at=row.deleted_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(description="One page of test cases.")
+class TestCasePage:
+    """A page of test cases with the total count."""
+
+    __test__ = False
+    items: list[TestCase] = strawberry.field(description="The test cases of this page.")
+    total: int = strawberry.field(description="How many match in all.")
+    limit: int = strawberry.field(description="Page size asked for.")
+    offset: int = strawberry.field(description="Rows skipped before this page.")
+
+
+@strawberry.input(description="Fields of a test case; on update, only those given change.")
+class TestCaseInput:
+    """Input of createTestCase and updateTestCase."""
+
+    __test__ = False
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Name (required on create)."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="What it checks."
+    )
+    suite_path: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Folder path."
+    )
+    suite_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Innermost folder."
+    )
+    proven_steps: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Steps: [{step_number, tool_name, arguments: {action, ...}}].",
+    )
+    data_rows: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Data-driven rows: [{column: value}]."
+    )
+    pre_script_ids: list[uuid.UUID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Scripts run before the steps."
+    )
+    post_script_ids: list[uuid.UUID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Scripts run after the steps."
+    )
+    on_demand_script_ids: list[uuid.UUID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Scripts attached to steps."
+    )
+    tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Labels.")
+
+
+@strawberry.type
+class TestCaseQuery:
+    """Test case fields of the Query root."""
+
+    __test__ = False
+
+    @strawberry.field(description="The project's live test cases, by name.")
+    async def test_cases(
+        self,
+        info: Info,
+        suite_path: list[str] | None = None,
+        search: str | None = None,
+        tags: list[str] | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> TestCasePage:
+        """List test cases."""
+        query = parse(
+            test_cases.TestCaseFilter,
+            {
+                "suite_path": suite_path,
+                "search": search,
+                "tags": tags,
+                "limit": limit,
+                "offset": offset,
+            },
+        )
+        async with info.context.session() as session:
+            found, total = await test_cases.read_test_cases(
+                session, principal=info.context.principal, query=query
+            )
+        return TestCasePage(
+            items=[TestCase.from_model(row) for row in found],
+            total=total,
+            limit=query.limit,
+            offset=query.offset,
+        )
+
+    @strawberry.field(description="One live test case of the project.")
+    async def test_case(self, info: Info, id: uuid.UUID) -> TestCase:
+        """Read a test case."""
+        async with info.context.session() as session:
+            row = await test_cases.read_test_case(
+                session, principal=info.context.principal, test_case_id=id
+            )
+        return TestCase.from_model(row)
+
+
+@strawberry.type
+class TestCaseMutation:
+    """Test case fields of the Mutation root."""
+
+    __test__ = False
+
+    @strawberry.mutation(description="Record a new test case.")
+    async def create_test_case(self, info: Info, input: TestCaseInput) -> TestCase:
+        """Create a test case."""
+        data = parse(test_cases.TestCaseCreate, input_data(input))
+        async with info.context.transaction() as session:
+            row = await test_cases.create_test_case(
+                session, principal=info.context.principal, data=data
+            )
+        return TestCase.from_model(row)
+
+    @strawberry.mutation(description="Change a test case; fields left out stay as they are.")
+    async def update_test_case(self, info: Info, id: uuid.UUID, input: TestCaseInput) -> TestCase:
+        """Update a test case."""
+        data = parse(test_cases.TestCaseFields, input_data(input))
+        async with info.context.transaction() as session:
+            row = await test_cases.update_test_case(
+                session, principal=info.context.principal, test_case_id=id, data=data
+            )
+        return TestCase.from_model(row)
+
+    @strawberry.mutation(description="Delete a test case (soft: past runs keep their results).")
+    async def delete_test_case(self, info: Info, id: uuid.UUID) -> TestCase:
+        """Soft-delete a test case."""
+        async with info.context.transaction() as session:
+            row = await test_cases.delete_test_case(
+                session, principal=info.context.principal, test_case_id=id
+            )
+        return TestCase.from_model(row)
