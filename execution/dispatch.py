@@ -17,6 +17,7 @@ class QueueDispatcher:
 
     def __init__(self, broker: dramatiq.Broker) -> None:
         self.broker = broker
+        broker.declare_queue(RUNS_QUEUE)
 
     async def _send(self, actor_name: str, run_id: uuid.UUID) -> None:
         message: dramatiq.Message[None] = dramatiq.Message(
