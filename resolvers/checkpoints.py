@@ -1,0 +1,144 @@
+"""Checkpoint results: the verifications of a result (element, screenshot, api, download)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import CheckpointStatus, CheckpointType
+from models.results import CheckpointResult, TestRunResult, TestStepResult
+from resolvers import stats
+from resolvers.errors import FieldError, ValidationFailed
+from resolvers.results import JsonObject, group_rows, lock_result
+from resolvers.steps import MAX_BATCH, batch_times
+from resolvers.tokens import Principal
+from resolvers.validation import (
+    Count,
+    Input,
+    Name,
+    Percentage,
+    Text,
+    Varchar50,
+    Varchar500,
+    Varchar1000,
+)
+
+PropertyName = Annotated[str, StringConstraints(max_length=1000)]
+
+
+class CheckpointResultInput(Input):
+    """One verification; `test_step_result_id` ties it to a step of the same result."""
+
+    checkpoint_name: Name
+    checkpoint_type: CheckpointType
+    status: CheckpointStatus
+    test_step_result_id: uuid.UUID | None = None
+    selector: Varchar1000 | None = None
+    profile: Varchar50 | None = None
+    expected_properties: JsonObject | None = None
+    actual_properties: JsonObject | None = None
+    failed_properties: Annotated[list[PropertyName], Field(max_length=1_000)] | None = None
+    property_verifications: Annotated[list[JsonObject], Field(max_length=1_000)] | None = None
+    screenshot_index: Count | None = None
+    baseline_screenshot_path: Varchar500 | None = None
+    actual_screenshot_path: Varchar500 | None = None
+    diff_screenshot_path: Varchar500 | None = None
+    diff_percentage: Percentage | None = None
+    error_message: Text | None = None
+
+
+class CheckpointResultBatch(Input):
+    """Checkpoints added in one call: 1 to 5000."""
+
+    checkpoints: Annotated[list[CheckpointResultInput], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+async def _check_steps(
+    session: AsyncSession, result: TestRunResult, checkpoints: Sequence[CheckpointResultInput]
+) -> None:
+    wanted = {c.test_step_result_id for c in checkpoints if c.test_step_result_id is not None}
+    if not wanted:
+        return
+    found = set(
+        await session.scalars(
+            select(TestStepResult.id).where(
+                TestStepResult.id.in_(wanted), TestStepResult.test_run_result_id == result.id
+            )
+        )
+    )
+    errors = [
+        FieldError(f"checkpoints.{index}.test_step_result_id", "Not a step of this test run result")
+        for index, checkpoint in enumerate(checkpoints)
+        if checkpoint.test_step_result_id is not None
+        and checkpoint.test_step_result_id not in found
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _row(checkpoint: CheckpointResultInput, result_id: uuid.UUID) -> dict[str, Any]:
+    diff = checkpoint.diff_percentage
+    return checkpoint.model_dump() | {
+        "id": uuid.uuid4(),
+        "test_run_result_id": result_id,
+        "checkpoint_type": checkpoint.checkpoint_type.value,
+        "status": checkpoint.status.value,
+        "diff_percentage": None if diff is None else stats.as_rate(diff),
+    }
+
+
+async def add_checkpoint_results(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    result_id: uuid.UUID,
+    checkpoints: Sequence[CheckpointResultInput],
+) -> TestRunResult:
+    """Add checkpoint rows with one bulk INSERT; the result's checkpoint counts come from them."""
+    result, run = await lock_result(
+        session, principal=principal, result_id=result_id, action="add checkpoint results"
+    )
+    await _check_steps(session, result, checkpoints)
+    times = batch_times(datetime.now(UTC), len(checkpoints))
+    rows = [
+        _row(checkpoint, result.id) | {"created_at": created_at}
+        for checkpoint, created_at in zip(checkpoints, times, strict=True)
+    ]
+    await session.execute(insert(CheckpointResult), rows)
+
+    counted = select(
+        func.count(),
+        func.count().filter(CheckpointResult.status == CheckpointStatus.PASSED),
+        func.count().filter(CheckpointResult.status == CheckpointStatus.FAILED),
+    ).where(CheckpointResult.test_run_result_id == result.id)
+    total, passed, failed = (await session.execute(counted)).one()
+    await stats.save_result_counts(
+        session,
+        run,
+        result,
+        {
+            "total_checkpoints": total,
+            "passed_checkpoints": passed,
+            "failed_checkpoints": failed,
+            "checkpoint_pass_rate": stats.pass_rate(passed, total),
+        },
+    )
+    return result
+
+
+async def load_checkpoints_by_result(
+    session: AsyncSession, result_ids: Sequence[uuid.UUID]
+) -> list[list[CheckpointResult]]:
+    """Each result's checkpoints in the order they were added (one SELECT)."""
+    rows = await session.scalars(
+        select(CheckpointResult)
+        .where(CheckpointResult.test_run_result_id.in_(result_ids))
+        .order_by(CheckpointResult.created_at, CheckpointResult.id)
+    )
+    return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

@@ -1,0 +1,134 @@
+"""Browser console messages and network requests captured during a result, added in bulk.
+
+Logs change no statistics, so their writers lock the run FOR SHARE: they run side by side
+and still keep the run from being cancelled or finished under them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import LogLevel
+from models.results import ConsoleLog, NetworkLog, TestRunResult
+from resolvers.results import JsonObject, Milliseconds, group_rows, lock_result
+from resolvers.steps import MAX_BATCH, batch_columns, insert_batch
+from resolvers.tokens import Principal
+from resolvers.validation import (
+    Count,
+    Input,
+    Text,
+    Varchar50,
+    Varchar100,
+    Varchar500,
+)
+
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Method = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+ContentType = Annotated[str, StringConstraints(max_length=200)]
+StatusCode = Annotated[int, Field(ge=0, le=999)]
+
+
+class ConsoleLogInput(Input):
+    """One console message; `step_index` is the step it happened during."""
+
+    log_level: LogLevel
+    message: Text
+    source: Varchar500 | None = None
+    line_number: Count | None = None
+    column_number: Count | None = None
+    stack_trace: Text | None = None
+    step_index: Count | None = None
+    timestamp: AwareDatetime
+
+
+class NetworkLogInput(Input):
+    """One network request and its response (bodies as truncated previews)."""
+
+    url: Url
+    method: Method
+    status_code: StatusCode | None = None
+    status_text: Varchar100 | None = None
+    request_headers: JsonObject | None = None
+    response_headers: JsonObject | None = None
+    request_body_preview: Text | None = None
+    response_body_preview: Text | None = None
+    content_type: ContentType | None = None
+    content_length: Count | None = None
+    resource_type: Varchar50 | None = None
+    timestamp: AwareDatetime
+    duration_ms: Milliseconds | None = None
+    ttfb_ms: Milliseconds | None = None
+    error_message: Text | None = None
+    step_index: Count | None = None
+
+
+class ConsoleLogBatch(Input):
+    """Console messages added in one call: 1 to 5000."""
+
+    logs: Annotated[list[ConsoleLogInput], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class NetworkLogBatch(Input):
+    """Network requests added in one call: 1 to 5000."""
+
+    logs: Annotated[list[NetworkLogInput], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+async def add_console_logs(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    result_id: uuid.UUID,
+    logs: Sequence[ConsoleLogInput],
+) -> TestRunResult:
+    """Add console messages to a result with one bulk INSERT."""
+    result, _ = await lock_result(
+        session, principal=principal, result_id=result_id, action="add console logs", shared=True
+    )
+    await insert_batch(session, ConsoleLog, batch_columns(logs, result.id))
+    return result
+
+
+async def add_network_logs(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    result_id: uuid.UUID,
+    logs: Sequence[NetworkLogInput],
+) -> TestRunResult:
+    """Add network requests to a result with one bulk INSERT."""
+    result, _ = await lock_result(
+        session, principal=principal, result_id=result_id, action="add network logs", shared=True
+    )
+    await insert_batch(session, NetworkLog, batch_columns(logs, result.id))
+    return result
+
+
+async def load_console_logs_by_result(
+    session: AsyncSession, result_ids: Sequence[uuid.UUID]
+) -> list[list[ConsoleLog]]:
+    """Each result's console messages by time (one SELECT)."""
+    rows = await session.scalars(
+        select(ConsoleLog)
+        .where(ConsoleLog.test_run_result_id.in_(result_ids))
+        .order_by(ConsoleLog.timestamp, ConsoleLog.created_at, ConsoleLog.id)
+    )
+    return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
+
+
+async def load_network_logs_by_result(
+    session: AsyncSession, result_ids: Sequence[uuid.UUID]
+) -> list[list[NetworkLog]]:
+    """Each result's network requests by time (one SELECT)."""
+    rows = await session.scalars(
+        select(NetworkLog)
+        .where(NetworkLog.test_run_result_id.in_(result_ids))
+        .order_by(NetworkLog.timestamp, NetworkLog.created_at, NetworkLog.id)
+    )
+    return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

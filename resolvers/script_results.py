@@ -1,0 +1,118 @@
+"""Script results: what a pre, post or on-demand script did during a result."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, Field
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import ResultStatus, ScriptLanguage, ScriptType
+from models.results import ScriptResult, TestRunResult
+from models.test_cases import TestScript
+from resolvers import stats
+from resolvers.errors import NotFound
+from resolvers.results import Milliseconds, Position, group_rows, lock_result
+from resolvers.tokens import Principal
+from resolvers.validation import Input, Name, Text
+
+ExitCode = Annotated[int, Field(ge=-2_147_483_648, le=2_147_483_647)]
+# The result's count columns are named after the type: pre_scripts for pre_execution...
+_COUNT_NAMES = {
+    ScriptType.PRE_EXECUTION: "pre_scripts",
+    ScriptType.POST_EXECUTION: "post_scripts",
+    ScriptType.ON_DEMAND: "on_demand_scripts",
+}
+
+
+class ScriptResultInput(Input):
+    """One script execution; `test_script_id`, when given, is a script of the project."""
+
+    test_script_id: uuid.UUID | None = None
+    script_name: Name
+    script_type: ScriptType
+    script_language: ScriptLanguage | None = None
+    status: ResultStatus
+    exit_code: ExitCode | None = None
+    duration_ms: Milliseconds = 0
+    stdout: Text | None = None
+    stderr: Text | None = None
+    error_message: Text | None = None
+    is_critical: bool = False
+    attached_to_step: Position | None = None
+    executed_at: AwareDatetime | None = None
+
+
+async def _script_counts(session: AsyncSession, result_id: uuid.UUID) -> dict[str, Any]:
+    columns = []
+    for script_type in _COUNT_NAMES:
+        of_type = ScriptResult.script_type == script_type
+        columns += [
+            func.count().filter(of_type),
+            func.count().filter(of_type, ScriptResult.status == ResultStatus.PASSED),
+            func.count().filter(of_type, ScriptResult.status == ResultStatus.FAILED),
+        ]
+    aborted = func.count().filter(
+        and_(
+            ScriptResult.script_type == ScriptType.PRE_EXECUTION,
+            ScriptResult.status == ResultStatus.FAILED,
+            ScriptResult.is_critical.is_(True),
+        )
+    )
+    row = (
+        await session.execute(
+            select(*columns, aborted).where(ScriptResult.test_run_result_id == result_id)
+        )
+    ).one()
+    values: dict[str, Any] = {}
+    for index, name in enumerate(_COUNT_NAMES.values()):
+        total, passed, failed = row[3 * index : 3 * index + 3]
+        values |= {f"total_{name}": total, f"passed_{name}": passed, f"failed_{name}": failed}
+    values["pre_script_aborted"] = row[-1] > 0
+    return values
+
+
+async def add_script_result(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, data: ScriptResultInput
+) -> TestRunResult:
+    """Record a script execution and recount the result's scripts.
+
+    A failed critical pre-execution script marks the result `pre_script_aborted`.
+    """
+    result, run = await lock_result(
+        session, principal=principal, result_id=result_id, action="add script results"
+    )
+    if data.test_script_id is not None:
+        known = await session.scalar(
+            select(TestScript.id).where(
+                TestScript.id == data.test_script_id,
+                TestScript.project_id == principal.project_id,
+            )
+        )
+        if known is None:
+            raise NotFound.of("Test script", data.test_script_id)
+    values = data.model_dump() | {
+        "test_run_result_id": result.id,
+        "script_type": data.script_type.value,
+        "script_language": None if data.script_language is None else data.script_language.value,
+        "status": data.status.value,
+    }
+    session.add(ScriptResult(**values))
+    await session.flush()
+    await stats.save_result_counts(session, run, result, await _script_counts(session, result.id))
+    return result
+
+
+async def load_scripts_by_result(
+    session: AsyncSession, result_ids: Sequence[uuid.UUID]
+) -> list[list[ScriptResult]]:
+    """Each result's script executions in the order they were added (one SELECT)."""
+    rows = await session.scalars(
+        select(ScriptResult)
+        .where(ScriptResult.test_run_result_id.in_(result_ids))
+        .order_by(ScriptResult.created_at, ScriptResult.id)
+    )
+    return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

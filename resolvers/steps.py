@@ -1,0 +1,178 @@
+"""Step results: how each step of a result went, added in bulk by a client executor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Annotated, Any, cast
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+from sqlalchemy import Integer, Table, any_, bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import Base
+from models.enums import StepStatus
+from models.results import TestRunResult, TestStepResult
+from resolvers import stats
+from resolvers.errors import Conflict
+from resolvers.results import Milliseconds, Position, group_rows, lock_result, not_before_start
+from resolvers.tokens import Principal
+from resolvers.validation import (
+    Input,
+    Text,
+    Varchar100,
+    Varchar500,
+    Varchar1000,
+)
+
+MAX_BATCH = 5_000
+Action = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class StepResultInput(Input):
+    """One executed step; `duration_ms` left out is taken from the timestamps."""
+
+    step_number: Position
+    action: Action
+    description: Text | None = None
+    status: StepStatus
+    started_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    duration_ms: Milliseconds | None = None
+    selector: Varchar1000 | None = None
+    element_html: Text | None = None
+    input_value: Text | None = None
+    screenshot_path: Varchar500 | None = None
+    screenshot_url: Varchar500 | None = None
+    error_message: Text | None = None
+    error_stack_trace: Text | None = None
+    playwright_code: Text | None = None
+    window_id: Varchar100 | None = None
+    window_title: Varchar500 | None = None
+
+    _completed = field_validator("completed_at")(not_before_start)
+
+
+class StepResultBatch(Input):
+    """Steps added in one call: 1 to 5000, each step number once."""
+
+    steps: Annotated[list[StepResultInput], Field(min_length=1, max_length=MAX_BATCH)]
+
+    @field_validator("steps")
+    @classmethod
+    def _numbers_once(cls, steps: list[StepResultInput]) -> list[StepResultInput]:
+        seen: set[int] = set()
+        for step in steps:
+            if step.step_number in seen:
+                raise ValueError(f"Step number {step.step_number} appears more than once")
+            seen.add(step.step_number)
+        return steps
+
+
+def batch_times(now: datetime, count: int) -> list[datetime]:
+    """`created_at` for rows added together: a microsecond apart, so they list as sent."""
+    return [now + timedelta(microseconds=index) for index in range(count)]
+
+
+def batch_columns(inputs: Sequence[BaseModel], result_id: uuid.UUID) -> dict[str, list[Any]]:
+    """The rows of `inputs` column by column, with ids, their result and `created_at`."""
+    count = len(inputs)
+    columns: dict[str, list[Any]] = {
+        "id": [uuid.uuid4() for _ in range(count)],
+        "test_run_result_id": [result_id] * count,
+        "created_at": batch_times(datetime.now(UTC), count),
+    }
+    for name in type(inputs[0]).model_fields:
+        values = [getattr(row, name) for row in inputs]
+        columns[name] = [v.value if isinstance(v, Enum) else v for v in values]
+    return columns
+
+
+async def insert_batch(
+    session: AsyncSession, model: type[Base], columns: Mapping[str, Sequence[Any]]
+) -> None:
+    """Insert rows given column by column with ONE statement: INSERT ... SELECT FROM unnest.
+
+    One array parameter per column whatever the number of rows (a multi-row VALUES hits
+    PostgreSQL's 32767-parameter limit, executemany does per-row work), several times
+    faster for thousands of rows. Scalar and JSON columns only: unnest flattens arrays.
+    """
+    table = cast("Table", model.__table__)
+    names = list(columns)
+    arrays = [
+        bindparam(f"batch_{name}", list(columns[name]), type_=ARRAY(table.c[name].type))
+        for name in names
+    ]
+    batch = func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+    await session.execute(
+        insert(table).from_select(names, select(*(batch.c[name] for name in names)))
+    )
+
+
+async def add_step_results(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    result_id: uuid.UUID,
+    steps: Sequence[StepResultInput],
+) -> TestRunResult:
+    """Add step rows with one bulk INSERT; the result's step counts then come from its rows.
+
+    A step number the result already has is a Conflict (a retried call adds nothing twice).
+    """
+    result, run = await lock_result(
+        session, principal=principal, result_id=result_id, action="add step results"
+    )
+    numbers = [step.step_number for step in steps]
+    taken = await session.scalar(
+        select(func.min(TestStepResult.step_number)).where(
+            TestStepResult.test_run_result_id == result.id,
+            TestStepResult.step_number == any_(bindparam("numbers", numbers, type_=ARRAY(Integer))),
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"Step {taken} is already recorded for test run result {result.id}")
+    columns = batch_columns(steps, result.id)
+    columns["duration_ms"] = [
+        step.duration_ms
+        if step.duration_ms is not None
+        else stats.duration_ms(step.started_at, step.completed_at)
+        for step in steps
+    ]
+    await insert_batch(session, TestStepResult, columns)
+
+    counted = select(
+        func.count(),
+        func.count().filter(TestStepResult.status == StepStatus.PASSED),
+        func.count().filter(TestStepResult.status == StepStatus.FAILED),
+        func.count().filter(TestStepResult.status == StepStatus.SKIPPED),
+    ).where(TestStepResult.test_run_result_id == result.id)
+    total, passed, failed, skipped = (await session.execute(counted)).one()
+    await stats.save_result_counts(
+        session,
+        run,
+        result,
+        {
+            "total_steps": total,
+            "passed_steps": passed,
+            "failed_steps": failed,
+            "skipped_steps": skipped,
+            "pass_rate": stats.pass_rate(passed, total),
+        },
+    )
+    return result
+
+
+async def load_steps_by_result(
+    session: AsyncSession, result_ids: Sequence[uuid.UUID]
+) -> list[list[TestStepResult]]:
+    """Each result's steps by step number (one SELECT)."""
+    rows = await session.scalars(
+        select(TestStepResult)
+        .where(TestStepResult.test_run_result_id.in_(result_ids))
+        .order_by(TestStepResult.step_number, TestStepResult.created_at, TestStepResult.id)
+    )
+    return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
