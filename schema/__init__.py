@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from schema.common import LONG_SCALAR, Long
 from schema.errors import process_errors
 from schema.mutation import Mutation
 from schema.query import Query
@@ -30,6 +31,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    scalar_overrides={Long: LONG_SCALAR},
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.results import ResultMutation
+from schema.runs import RunMutation
+from schema.schedules import ScheduleMutation
+from schema.scripts import ScriptMutation
 from schema.test_cases import TestCaseMutation
 
 
 @strawberry.type(description="Changes; each runs in one transaction, viewers get FORBIDDEN.")
-class Mutation(TestCaseMutation):
+class Mutation(TestCaseMutation, RunMutation, ScheduleMutation, ScriptMutation, ResultMutation):
     """GraphQL Mutation root."""

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.results import ResultQuery
+from schema.runs import RunQuery
+from schema.schedules import ScheduleQuery
+from schema.scripts import ScriptQuery
 from schema.tenancy import TenancyQuery
 from schema.test_cases import TestCaseQuery
 
 
 @strawberry.type(description="Read operations; every field is scoped to the token's project.")
-class Query(TenancyQuery, TestCaseQuery):
+class Query(TenancyQuery, TestCaseQuery, RunQuery, ScheduleQuery, ScriptQuery, ResultQuery):
     """GraphQL Query root."""

@@ -1,0 +1,319 @@
+"""`testRun` with 100 items and their latest results over HTTP, against raw asyncpg.
+
+Prints p50/p99 of the GraphQL query through a real `testrun api` process and of the same
+rows fetched with asyncpg and turned into the same JSON by hand, their ratio, and how many
+SQL statements the query runs for 10 and for 100 items (it must not grow).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import event
+
+from models.database import create_engine, create_session_factory, transaction
+from models.enums import Role
+from models.results import TestRunResult
+from models.runs import TestRun, TestRunItem
+from models.tenancy import Project, User
+from models.test_cases import TestCase
+from resolvers.tenancy import ensure_member
+from resolvers.tokens import create_api_token
+from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from server.migrate import upgrade_database
+
+ROUNDS = 300
+WARMUP = 30
+QUERY = """
+query Run($id: UUID!) {
+  testRun(id: $id) {
+    id runName status totalTests passedTests failedTests passRate startedAt completedAt
+    items {
+      id executionOrder status durationMs totalSteps passedSteps failedSteps errorMessage
+      testCase { id name }
+      latestResult { id status durationMs passRate totalSteps passedSteps failedSteps errorMessage }
+    }
+  }
+}
+"""
+RAW_RUN = """
+SELECT id, run_name, status, total_tests, passed_tests, failed_tests, pass_rate,
+       started_at, completed_at
+FROM test_runs WHERE id = $1 AND project_id = $2
+"""
+RAW_ITEMS = """
+SELECT i.id, i.execution_order, i.status, i.duration_ms, i.total_steps, i.passed_steps,
+       i.failed_steps, i.error_message, c.id AS case_id, c.name AS case_name
+FROM test_run_items i JOIN test_cases c ON c.id = i.test_case_id
+WHERE i.test_run_id = $1 ORDER BY i.execution_order
+"""
+RAW_RESULTS = """
+SELECT DISTINCT ON (test_run_item_id) test_run_item_id, id, status, duration_ms, pass_rate,
+       total_steps, passed_steps, failed_steps, error_message
+FROM test_run_results WHERE test_run_item_id = ANY($1::uuid[])
+ORDER BY test_run_item_id, created_at DESC, id DESC
+"""
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of samples, in the unit they are in."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))
+    return ordered[index]
+
+
+async def seed(database_url: str, items: int) -> tuple[str, uuid.UUID, uuid.UUID]:
+    """A run of `items` finished items with one result each; returns token, run, project."""
+    engine = create_engine(database_url, pool_size=2)
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    async with transaction(create_session_factory(engine)) as session:
+        user = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", name="Bench")
+        project = Project(tenant_id="bench", name=f"Bench {uuid.uuid4().hex[:8]}")
+        session.add_all([user, project])
+        await session.flush()
+        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+        _, token = await create_api_token(
+            session, user_id=user.id, project_id=project.id, role=Role.VIEWER
+        )
+        run = TestRun(
+            project_id=project.id,
+            created_by=user.id,
+            run_number=1,
+            run_name=f"Bench run of {items}",
+            status="completed",
+            started_at=started,
+            completed_at=started + timedelta(minutes=5),
+            total_tests=items,
+            passed_tests=items,
+        )
+        session.add(run)
+        await session.flush()
+        for n in range(items):
+            case = TestCase(project_id=project.id, name=f"Case {n:03d}", proven_steps=[])
+            session.add(case)
+            await session.flush()
+            item = TestRunItem(
+                test_run_id=run.id,
+                test_case_id=case.id,
+                execution_order=n + 1,
+                status="passed",
+                duration_ms=1000 + n,
+                total_steps=30,
+                passed_steps=30,
+            )
+            session.add(item)
+            await session.flush()
+            session.add(
+                TestRunResult(
+                    test_run_id=run.id,
+                    test_run_item_id=item.id,
+                    test_case_id=case.id,
+                    status="passed",
+                    started_at=started,
+                    duration_ms=1000 + n,
+                    total_steps=30,
+                    passed_steps=30,
+                )
+            )
+        run_id, project_id = run.id, project.id
+    await engine.dispose()
+    return token, run_id, project_id
+
+
+def count_statements(database_url: str, redis_url: str, token: str, run_id: uuid.UUID) -> int:
+    """SQL statements the api runs for one `testRun` query (auth included), in-process."""
+    from server.app import create_app
+    from server.services import Services
+    from server.settings import Settings
+
+    async def measure() -> int:
+        settings = Settings(database_url=database_url, redis_url=redis_url)
+        services = Services.from_settings(settings)
+        assert services.engine is not None
+        statements: list[str] = []
+
+        def record(*args: Any) -> None:
+            statements.append(args[2])
+
+        event.listen(services.engine.sync_engine, "before_cursor_execute", record)
+        transport = httpx.ASGITransport(app=create_app(services=services))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await client.post(
+                "/graphql",
+                json={"query": QUERY, "variables": {"id": str(run_id)}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            statements.clear()
+            response = await client.post(
+                "/graphql",
+                json={"query": QUERY, "variables": {"id": str(run_id)}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert not response.json().get("errors"), response.text
+        await services.aclose()
+        return len(statements)
+
+    return asyncio.run(measure())
+
+
+async def time_graphql(base_url: str, token: str, run_id: uuid.UUID) -> list[float]:
+    """Latencies in ms of the query over HTTP, after a warm-up."""
+    body = {"query": QUERY, "variables": {"id": str(run_id)}}
+    headers = {"Authorization": f"Bearer {token}"}
+    samples: list[float] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        for round_ in range(WARMUP + ROUNDS):
+            started = time.perf_counter()
+            response = await client.post("/graphql", json=body, headers=headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            payload = response.json()
+            assert not payload.get("errors"), payload
+            assert len(payload["data"]["testRun"]["items"]) > 0
+            if round_ >= WARMUP:
+                samples.append(elapsed)
+    return samples
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def time_raw(database_url: str, run_id: uuid.UUID, project_id: uuid.UUID) -> list[float]:
+    """Latencies in ms of the same rows through asyncpg, with the same JSON built by hand."""
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    samples: list[float] = []
+    try:
+        for round_ in range(WARMUP + ROUNDS):
+            started = time.perf_counter()
+            run = await connection.fetchrow(RAW_RUN, run_id, project_id)
+            items = await connection.fetch(RAW_ITEMS, run_id)
+            results = {
+                row["test_run_item_id"]: row
+                for row in await connection.fetch(RAW_RESULTS, [item["id"] for item in items])
+            }
+            document = {
+                "data": {
+                    "testRun": {
+                        "id": str(run["id"]),
+                        "runName": run["run_name"],
+                        "status": run["status"].upper(),
+                        "totalTests": run["total_tests"],
+                        "passedTests": run["passed_tests"],
+                        "failedTests": run["failed_tests"],
+                        "passRate": float(run["pass_rate"]),
+                        "startedAt": _iso(run["started_at"]),
+                        "completedAt": _iso(run["completed_at"]),
+                        "items": [_raw_item(item, results.get(item["id"])) for item in items],
+                    }
+                }
+            }
+            json.dumps(document)
+            elapsed = (time.perf_counter() - started) * 1000
+            if round_ >= WARMUP:
+                samples.append(elapsed)
+    finally:
+        await connection.close()
+    return samples
+
+
+def _raw_item(item: asyncpg.Record, result: asyncpg.Record | None) -> dict[str, Any]:
+    return {
+        "id": str(item["id"]),
+        "executionOrder": item["execution_order"],
+        "status": item["status"].upper(),
+        "durationMs": item["duration_ms"],
+        "totalSteps": item["total_steps"],
+        "passedSteps": item["passed_steps"],
+        "failedSteps": item["failed_steps"],
+        "errorMessage": item["error_message"],
+        "testCase": {"id": str(item["case_id"]), "name": item["case_name"]},
+        "latestResult": None
+        if result is None
+        else {
+            "id": str(result["id"]),
+            "status": result["status"].upper(),
+            "durationMs": result["duration_ms"],
+            "passRate": float(result["pass_rate"]),
+            "totalSteps": result["total_steps"],
+            "passedSteps": result["passed_steps"],
+            "failedSteps": result["failed_steps"],
+            "errorMessage": result["error_message"],
+        },
+    }
+
+
+def wait_for_api(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    """Block until the api answers /healthz."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"testrun api exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("testrun api did not start")
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    root = Path(tempfile.mkdtemp(prefix="testrun-bench-"))
+    postgres = EmbeddedPostgres(root / "postgres", durable=False)
+    redis = EmbeddedRedis(root / "redis", durable=False)
+    postgres.start()
+    redis.start()
+    api: subprocess.Popen[bytes] | None = None
+    try:
+        postgres.ensure_database("bench")
+        database_url = postgres.url("bench")
+        upgrade_database(database_url)
+        small_token, small_run, _ = asyncio.run(seed(database_url, 10))
+        token, run_id, project_id = asyncio.run(seed(database_url, 100))
+        statements_10 = count_statements(database_url, redis.url, small_token, small_run)
+        statements_100 = count_statements(database_url, redis.url, token, run_id)
+
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis.url,
+            "TESTRUN_PORT": str(port),
+            "TESTRUN_LOG_LEVEL": "warning",
+        }
+        api = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "api"], env=env, stdout=subprocess.DEVNULL
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for_api(base_url, api)
+        graphql = asyncio.run(time_graphql(base_url, token, run_id))
+        raw = asyncio.run(time_raw(database_url, run_id, project_id))
+    finally:
+        if api is not None:
+            api.terminate()
+            api.wait(timeout=10)
+        redis.stop()
+        postgres.stop()
+
+    g50, g99 = percentile(graphql, 50), percentile(graphql, 99)
+    r50, r99 = percentile(raw, 50), percentile(raw, 99)
+    print(f"testRun with 100 items + latest results, {ROUNDS} rounds after {WARMUP} warm-up")
+    print(f"  GraphQL over HTTP   p50 {g50:7.2f} ms   p99 {g99:7.2f} ms")
+    print(f"  raw asyncpg + JSON  p50 {r50:7.2f} ms   p99 {r99:7.2f} ms")
+    print(f"  ratio               p50 {g50 / r50:7.1f} x    p99 {g99 / r99:7.1f} x")
+    print(f"  SQL statements per query: {statements_10} for 10 items, {statements_100} for 100")
+    print(f"  mean GraphQL {statistics.fmean(graphql):.2f} ms (target: p50 <= 25 ms, <= 10x raw)")

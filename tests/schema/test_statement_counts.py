@@ -1,0 +1,91 @@
+"""Nested run fields load through DataLoaders: the SQL statements do not grow with the data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tests.factories import make_item, make_result, make_run, make_test_case
+from tests.fixtures.http import Caller, MakeCaller
+from tests.graphql import data, gql
+
+RUNS_WITH_ITEMS = """
+{ testRuns(limit: 20) { items { id runName items {
+    id status testCase { name }
+    latestResult { status steps { stepNumber } }
+    results { id }
+} } } }
+"""
+MAX_STATEMENTS = 10
+# The test's sessions share one connection and turn their transactions into savepoints;
+# those statements do not exist in production, so they are not counted.
+HARNESS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
+class StatementCounter:
+    """Counts the statements sent to PostgreSQL (a `before_cursor_execute` listener)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+
+    def __call__(self, *args: Any) -> None:
+        statement: str = args[2]
+        if not statement.startswith(HARNESS):
+            self.count += 1
+            self.statements.append(statement)
+
+
+@pytest.fixture
+def statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(engine.sync_engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine.sync_engine, "before_cursor_execute", counter)
+
+
+async def fill(session: AsyncSession, caller: Caller, *, runs: int, items: int) -> None:
+    cases = [await make_test_case(session, caller.project) for _ in range(items)]
+    for _ in range(runs):
+        run = await make_run(session, caller.project, caller.user)
+        for case in cases:
+            item = await make_item(session, run, case)
+            await make_result(session, item, status="failed", retry_attempt=0)
+            await make_result(session, item, retry_attempt=1)
+
+
+async def count(
+    client: httpx.AsyncClient, caller: Caller, statements: StatementCounter
+) -> tuple[int, list[dict[str, Any]]]:
+    await gql(client, caller, "{ me { id } }")  # a token's first use also writes last_used_at
+    before = statements.count
+    found = data(await gql(client, caller, RUNS_WITH_ITEMS))["testRuns"]["items"]
+    return statements.count - before, found
+
+
+async def test_runs_with_items_and_test_cases_take_a_constant_number_of_statements(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    make_caller: MakeCaller,
+    statements: StatementCounter,
+) -> None:
+    small_project, large_project = await make_caller(), await make_caller()
+    await fill(session, small_project, runs=2, items=2)
+    await fill(session, large_project, runs=20, items=10)
+
+    small, small_runs = await count(client, small_project, statements)
+    large, large_runs = await count(client, large_project, statements)
+
+    assert [len(run["items"]) for run in small_runs] == [2] * 2
+    assert [len(run["items"]) for run in large_runs] == [10] * 20
+    large_items = [item for run in large_runs for item in run["items"]]
+    assert all(item["testCase"]["name"] for item in large_items)
+    assert all(len(item["results"]) == 2 for item in large_items)
+    assert all(item["latestResult"]["status"] == "PASSED" for item in large_items)
+    assert small == large, statements.statements[-large:]
+    assert large <= MAX_STATEMENTS, statements.statements[-large:]
