@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.enums import CheckpointStatus, CheckpointType
 from models.results import CheckpointResult, TestRunResult, TestStepResult
 from resolvers import stats
+from resolvers.batches import group_rows
 from resolvers.errors import FieldError, ValidationFailed
-from resolvers.results import JsonObject, group_rows, lock_result
+from resolvers.results import JsonObject, lock_result
 from resolvers.steps import MAX_BATCH, batch_times
 from resolvers.tokens import Principal
 from resolvers.validation import (

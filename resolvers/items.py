@@ -18,6 +18,7 @@ from models.enums import RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers.access import require_writer
+from resolvers.batches import group_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.run_inputs import MAX_ITEMS_PER_CALL
@@ -251,12 +252,9 @@ async def load_items_by_run(
     session: AsyncSession, run_ids: Sequence[uuid.UUID]
 ) -> list[list[TestRunItem]]:
     """Each run's items in execution order, for runs in the order asked; one SELECT in all."""
-    by_run: dict[uuid.UUID, list[TestRunItem]] = {run_id: [] for run_id in run_ids}
     rows = await session.scalars(
         select(TestRunItem)
         .where(TestRunItem.test_run_id.in_(run_ids))
         .order_by(TestRunItem.test_run_id, TestRunItem.execution_order)
     )
-    for item in rows:
-        by_run[item.test_run_id].append(item)
-    return [by_run[run_id] for run_id in run_ids]
+    return group_rows(run_ids, rows, lambda item: item.test_run_id)

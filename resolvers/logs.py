@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import LogLevel
 from models.results import ConsoleLog, NetworkLog, TestRunResult
-from resolvers.results import JsonObject, Milliseconds, group_rows, lock_result
+from resolvers.batches import group_rows
+from resolvers.results import JsonObject, Milliseconds, lock_result
 from resolvers.steps import MAX_BATCH, batch_columns, insert_batch
 from resolvers.tokens import Principal
 from resolvers.validation import (

@@ -10,9 +10,9 @@ numbers; the run completes with the submission that makes its last item final.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from models.results import TestExecutionHistory, TestRunResult
 from models.runs import TestRun, TestRunItem
 from resolvers import stats
 from resolvers.access import require_writer
+from resolvers.batches import group_rows, pick_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.items import lock_test_run
@@ -301,19 +302,6 @@ async def submit_test_run_result(
 
 # --- reading -------------------------------------------------------------------------------
 
-Key = TypeVar("Key", bound=Hashable)
-Row = TypeVar("Row")
-
-
-def group_rows(
-    keys: Sequence[Key], rows: Iterable[Row], key: Callable[[Row], Key]
-) -> list[list[Row]]:
-    """`rows` grouped under each of `keys`, in the keys' order (a DataLoader's answer)."""
-    groups: dict[Key, list[Row]] = {k: [] for k in keys}
-    for row in rows:
-        groups[key(row)].append(row)
-    return [groups[k] for k in keys]
-
 
 async def read_test_run_result(
     session: AsyncSession, *, principal: Principal, result_id: uuid.UUID
@@ -365,8 +353,7 @@ async def load_latest_results_by_item(
             TestRunResult.id,
         )
     )
-    latest = {row.test_run_item_id: row for row in rows}
-    return [latest.get(item_id) for item_id in item_ids]
+    return pick_rows(item_ids, rows, lambda row: row.test_run_item_id)
 
 
 async def load_results_by_run(

@@ -14,8 +14,9 @@ from models.enums import ResultStatus, ScriptLanguage, ScriptType
 from models.results import ScriptResult, TestRunResult
 from models.test_cases import TestScript
 from resolvers import stats
+from resolvers.batches import group_rows
 from resolvers.errors import NotFound
-from resolvers.results import Milliseconds, Position, group_rows, lock_result
+from resolvers.results import Milliseconds, Position, lock_result
 from resolvers.tokens import Principal
 from resolvers.validation import Input, Name, Text
 

@@ -17,8 +17,9 @@ from models.base import Base
 from models.enums import StepStatus
 from models.results import TestRunResult, TestStepResult
 from resolvers import stats
+from resolvers.batches import group_rows
 from resolvers.errors import Conflict
-from resolvers.results import Milliseconds, Position, group_rows, lock_result, not_before_start
+from resolvers.results import Milliseconds, Position, lock_result, not_before_start
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Input,

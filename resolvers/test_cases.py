@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.test_cases import TestCase, TestScript
 from resolvers.access import require_writer
+from resolvers.batches import pick_rows
 from resolvers.errors import NotFound
 from resolvers.tokens import Principal
 from resolvers.validation import (
@@ -183,5 +184,4 @@ async def load_test_cases(
 ) -> list[TestCase | None]:
     """Test cases by id in the order asked (deleted ones too: old runs still name them)."""
     rows = await session.scalars(select(TestCase).where(TestCase.id.in_(test_case_ids)))
-    by_id = {row.id: row for row in rows}
-    return [by_id.get(test_case_id) for test_case_id in test_case_ids]
+    return pick_rows(test_case_ids, rows, lambda row: row.id)

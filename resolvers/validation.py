@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 from zoneinfo import available_timezones
@@ -73,26 +72,11 @@ def parse(model: type[Model], data: Mapping[str, Any]) -> Model:
         ) from None
 
 
-def parse_uuid(value: str | uuid.UUID, *, field: str) -> uuid.UUID:
-    """`value` as a UUID, or ValidationFailed naming `field`."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise ValidationFailed.of(field, f"Not a valid UUID: {value!r}"[:200]) from None
-
-
 class PageInput(Input):
     """`limit` (default 20, at most 100) and `offset` of a list."""
 
     limit: int = Field(default=20, ge=1, le=100)
     offset: int = Field(default=0, ge=0, le=2_147_483_647)
-
-
-def provided(data: Mapping[str, Any]) -> dict[str, Any]:
-    """`data` without the keys a caller left out (None means "left out" for GraphQL UNSET)."""
-    return {key: value for key, value in data.items() if value is not None}
 
 
 def not_null(value: object) -> object:

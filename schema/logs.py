@@ -5,15 +5,10 @@ A result's details are its steps, checkpoints, scripts, console and network logs
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
-from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
 
 import strawberry
-from strawberry.types.arguments import InputContext
-from strawberry.types.base import get_object_definition
 
 from models import results as rows
 from models.enums import (
@@ -25,50 +20,7 @@ from models.enums import (
     ScriptType,
 )
 from schema import enums as graphql_enums
-from schema.common import JSON, Long
-
-GraphQLType = TypeVar("GraphQLType")
-InputType = TypeVar("InputType", bound=type)
-
-
-def bulk_input(cls: InputType) -> InputType:
-    """Build the Strawberry input `cls` straight from GraphQL's coerced value.
-
-    For inputs sent by the thousand (steps, checkpoints, logs): Strawberry's own conversion
-    resolves every field's type for every value, most of an addStepResults request's time.
-    graphql-core has already coerced each value (enums, dates, UUIDs) and filled in the
-    published defaults, so only the names change; the resolvers' models validate the rest.
-    """
-    definition = get_object_definition(cls, strict=True)
-    python_names: dict[str, str] = {}
-
-    def build(origin: type, value: Mapping[str, Any], context: InputContext) -> object:
-        if not python_names:
-            converter = context.config.name_converter
-            python_names.update(
-                {converter.from_field(field): field.python_name for field in definition.fields}
-            )
-        instance: object = object.__new__(origin)
-        instance.__dict__.update({python_names[key]: item for key, item in value.items()})
-        return instance
-
-    definition.from_input = build
-    return cls
-
-
-def bulk_data(values: Sequence[object]) -> list[dict[str, Any]]:
-    """Bulk inputs as the dicts their models parse: every field is set (see `bulk_input`)."""
-    return [vars(value) for value in values]
-
-
-def from_columns(cls: type[GraphQLType], row: object, **converted: object) -> GraphQLType:
-    """An instance of the GraphQL type `cls` from the same-named columns of the ORM `row`.
-
-    `converted` gives the fields whose value needs a conversion (enums, rates); resolver
-    fields (nested lists) are not constructor arguments and are left out.
-    """
-    names = [field.name for field in dataclasses.fields(cast("Any", cls)) if field.init]
-    return cls(**{name: converted.get(name, getattr(row, name, None)) for name in names})
+from schema.common import JSON, Long, bulk_input, from_columns
 
 
 @strawberry.type(description="How one step of a result went.")

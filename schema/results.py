@@ -16,7 +16,7 @@ from resolvers import results, script_results
 from resolvers import steps as steps_
 from resolvers.validation import parse
 from schema import enums as graphql_enums
-from schema.common import JSON, Long, input_data
+from schema.common import JSON, Long, bulk_data, from_columns, input_data
 from schema.context import Info
 from schema.logs import (
     CheckpointResult,
@@ -30,8 +30,6 @@ from schema.logs import (
     StepResult,
     StepResultInput,
     TestRunResultInput,
-    bulk_data,
-    from_columns,
 )
 
 
