@@ -112,7 +112,7 @@ class DevStack:
             self.postgres.stop()
 
 
-async def _prepare_demo(database_url: str, settings: Settings) -> tuple[str, str]:
+async def prepare_demo(database_url: str, settings: Settings) -> tuple[str, str]:
     """Seed once and return (project name, editor token), reusing the saved dev token."""
     token_file = settings.data_dir.resolve() / "dev-token"
     engine = create_engine(database_url, pool_size=1)
@@ -194,7 +194,7 @@ def run_dev(settings: Settings) -> int:
     try:
         database_url, redis_url = stack.start_databases()
         upgrade_database(database_url)
-        project, token = asyncio.run(_prepare_demo(database_url, settings))
+        project, token = asyncio.run(prepare_demo(database_url, settings))
         stack.start_children(database_url, redis_url)
         stack.wait_for_api()
         print(_banner(settings, token, project, database_url, redis_url), flush=True)  # noqa: T201

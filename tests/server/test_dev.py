@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from models.database import create_engine, create_session_factory
 from models.tenancy import Project
 from models.test_cases import TestCase
-from server.dev import DevStack, _prepare_demo
+from server.dev import DevStack, prepare_demo
 from server.embedded import free_port
 from server.migrate import upgrade_database
 from server.settings import Settings
@@ -98,8 +98,8 @@ def test_dev_stack_seeds_the_demo_only_once(tmp_path: Path) -> None:
         database_url, _ = stack.start_databases()
         upgrade_database(database_url)
 
-        first = asyncio.run(_prepare_demo(database_url, settings))
-        second = asyncio.run(_prepare_demo(database_url, settings))
+        first = asyncio.run(prepare_demo(database_url, settings))
+        second = asyncio.run(prepare_demo(database_url, settings))
 
         async def counts() -> tuple[int, int]:
             engine = create_engine(database_url, pool_size=1)
