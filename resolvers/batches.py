@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute
 
 Key = TypeVar("Key", bound=Hashable)
 Row = TypeVar("Row")
+
+
+def among(column: InstrumentedAttribute[Any], keys: Sequence[Any]) -> ColumnElement[bool]:
+    """`column = ANY(:keys)`: one array parameter, where `IN` would render one per key."""
+    return column == any_(bindparam(None, list(keys), type_=ARRAY(column.type)))
 
 
 def group_rows(

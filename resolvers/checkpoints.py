@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.enums import CheckpointStatus, CheckpointType
 from models.results import CheckpointResult, TestRunResult, TestStepResult
 from resolvers import stats
-from resolvers.batches import group_rows
+from resolvers.batches import among, group_rows
 from resolvers.errors import FieldError, ValidationFailed
 from resolvers.results import JsonObject, lock_result
 from resolvers.steps import MAX_BATCH, batch_times
@@ -139,7 +139,7 @@ async def load_checkpoints_by_result(
     """Each result's checkpoints in the order they were added (one SELECT)."""
     rows = await session.scalars(
         select(CheckpointResult)
-        .where(CheckpointResult.test_run_result_id.in_(result_ids))
+        .where(among(CheckpointResult.test_run_result_id, result_ids))
         .order_by(CheckpointResult.created_at, CheckpointResult.id)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

@@ -18,7 +18,7 @@ from models.enums import RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers.access import require_writer
-from resolvers.batches import group_rows
+from resolvers.batches import among, group_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.run_inputs import MAX_ITEMS_PER_CALL
@@ -254,7 +254,7 @@ async def load_items_by_run(
     """Each run's items in execution order, for runs in the order asked; one SELECT in all."""
     rows = await session.scalars(
         select(TestRunItem)
-        .where(TestRunItem.test_run_id.in_(run_ids))
+        .where(among(TestRunItem.test_run_id, run_ids))
         .order_by(TestRunItem.test_run_id, TestRunItem.execution_order)
     )
     return group_rows(run_ids, rows, lambda item: item.test_run_id)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import LogLevel
 from models.results import ConsoleLog, NetworkLog, TestRunResult
-from resolvers.batches import group_rows
+from resolvers.batches import among, group_rows
 from resolvers.results import JsonObject, Milliseconds, lock_result
 from resolvers.steps import MAX_BATCH, batch_columns, insert_batch
 from resolvers.tokens import Principal
@@ -117,7 +117,7 @@ async def load_console_logs_by_result(
     """Each result's console messages by time (one SELECT)."""
     rows = await session.scalars(
         select(ConsoleLog)
-        .where(ConsoleLog.test_run_result_id.in_(result_ids))
+        .where(among(ConsoleLog.test_run_result_id, result_ids))
         .order_by(ConsoleLog.timestamp, ConsoleLog.created_at, ConsoleLog.id)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
@@ -129,7 +129,7 @@ async def load_network_logs_by_result(
     """Each result's network requests by time (one SELECT)."""
     rows = await session.scalars(
         select(NetworkLog)
-        .where(NetworkLog.test_run_result_id.in_(result_ids))
+        .where(among(NetworkLog.test_run_result_id, result_ids))
         .order_by(NetworkLog.timestamp, NetworkLog.created_at, NetworkLog.id)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

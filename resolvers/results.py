@@ -24,7 +24,7 @@ from models.results import TestExecutionHistory, TestRunResult
 from models.runs import TestRun, TestRunItem
 from resolvers import stats
 from resolvers.access import require_writer
-from resolvers.batches import group_rows, pick_rows
+from resolvers.batches import among, group_rows, pick_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.items import lock_test_run
@@ -331,7 +331,7 @@ async def load_results_by_item(
     """Each item's results by attempt, then data row, then submission (one SELECT)."""
     rows = await session.scalars(
         select(TestRunResult)
-        .where(TestRunResult.test_run_item_id.in_(item_ids))
+        .where(among(TestRunResult.test_run_item_id, item_ids))
         .order_by(*_ATTEMPT_ORDER)
     )
     return group_rows(item_ids, rows, lambda row: row.test_run_item_id)
@@ -343,7 +343,7 @@ async def load_latest_results_by_item(
     """Each item's latest result: last attempt, last submitted (one SELECT, DISTINCT ON)."""
     rows = await session.scalars(
         select(TestRunResult)
-        .where(TestRunResult.test_run_item_id.in_(item_ids))
+        .where(among(TestRunResult.test_run_item_id, item_ids))
         .ext(distinct_on(TestRunResult.test_run_item_id))
         .order_by(
             TestRunResult.test_run_item_id,
@@ -363,7 +363,7 @@ async def load_results_by_run(
     rows = await session.scalars(
         select(TestRunResult)
         .join(TestRunItem, TestRunItem.id == TestRunResult.test_run_item_id)
-        .where(TestRunResult.test_run_id.in_(run_ids))
+        .where(among(TestRunResult.test_run_id, run_ids))
         .order_by(TestRunItem.execution_order, *_ATTEMPT_ORDER)
     )
     return group_rows(run_ids, rows, lambda row: row.test_run_id)

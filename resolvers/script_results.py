@@ -14,7 +14,7 @@ from models.enums import ResultStatus, ScriptLanguage, ScriptType
 from models.results import ScriptResult, TestRunResult
 from models.test_cases import TestScript
 from resolvers import stats
-from resolvers.batches import group_rows
+from resolvers.batches import among, group_rows
 from resolvers.errors import NotFound
 from resolvers.results import Milliseconds, Position, lock_result
 from resolvers.tokens import Principal
@@ -113,7 +113,7 @@ async def load_scripts_by_result(
     """Each result's script executions in the order they were added (one SELECT)."""
     rows = await session.scalars(
         select(ScriptResult)
-        .where(ScriptResult.test_run_result_id.in_(result_ids))
+        .where(among(ScriptResult.test_run_result_id, result_ids))
         .order_by(ScriptResult.created_at, ScriptResult.id)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

@@ -17,7 +17,7 @@ from models.base import Base
 from models.enums import StepStatus
 from models.results import TestRunResult, TestStepResult
 from resolvers import stats
-from resolvers.batches import group_rows
+from resolvers.batches import among, group_rows
 from resolvers.errors import Conflict
 from resolvers.results import Milliseconds, Position, lock_result, not_before_start
 from resolvers.tokens import Principal
@@ -173,7 +173,7 @@ async def load_steps_by_result(
     """Each result's steps by step number (one SELECT)."""
     rows = await session.scalars(
         select(TestStepResult)
-        .where(TestStepResult.test_run_result_id.in_(result_ids))
+        .where(among(TestStepResult.test_run_result_id, result_ids))
         .order_by(TestStepResult.step_number, TestStepResult.created_at, TestStepResult.id)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
 from schema.common import LONG_SCALAR, Long
+from schema.context import ReleaseReads
 from schema.errors import process_errors
 from schema.mutation import Mutation
 from schema.query import Query
@@ -16,6 +24,21 @@ from schema.query import Query
 MAX_DEPTH = 10
 MAX_TOKENS = 5_000
 MAX_ALIASES = 30
+
+# The limiters make a new rule class per instance; built once here, so the validation
+# cache sees the same rules on every request (one instance per request never hits it).
+_LIMITERS = (
+    QueryDepthLimiter(max_depth=MAX_DEPTH),
+    MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+)
+
+
+class OperationLimits(AddValidationRules):
+    """The depth and alias limits, checked in validation (and so cached with it)."""
+
+    def __init__(self) -> None:
+        """Use the rules of the shared limiters."""
+        super().__init__([rule for limiter in _LIMITERS for rule in limiter.validation_rules])
 
 
 class Schema(strawberry.Schema):
@@ -33,8 +56,12 @@ schema = Schema(
     mutation=Mutation,
     scalar_overrides={Long: LONG_SCALAR},
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        OperationLimits,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        # Frontends send the same few documents again and again: parse and validate
+        # each once (the caches are shared by the per-request extension instances).
+        ParserCache,
+        ValidationCache,
+        ReleaseReads,
     ],
 )

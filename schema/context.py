@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 
 from models.database import transaction
 from resolvers.dispatch import RunDispatcher
@@ -29,6 +30,10 @@ class Context:
     Database work of one request is serialized by a lock: GraphQL resolves sibling fields
     concurrently, and the DataLoaders keep the number of statements constant anyway.
     Never await a loader while holding `session()` or `transaction()`: that deadlocks.
+
+    Reads share one session (one pooled connection) per operation, closed by `close()`
+    when the operation ends and before any write transaction begins, so a write never
+    runs beside an open read transaction of the same request.
     """
 
     session_factory: async_sessionmaker[AsyncSession]
@@ -36,6 +41,7 @@ class Context:
     dispatcher: RunDispatcher
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
+    _reads: AsyncSession | None = None
 
     @property
     def principal(self) -> Principal:
@@ -46,15 +52,33 @@ class Context:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads."""
-        async with self._lock, self.session_factory() as session:
-            yield session
+        """The operation's session for reads; a failed read discards it."""
+        async with self._lock:
+            if self._reads is None:
+                self._reads = self.session_factory()
+            try:
+                yield self._reads
+            except BaseException:
+                await self._close_reads()
+                raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction, committed at the end (then its after-commit effects)."""
-        async with self._lock, transaction(self.session_factory) as session:
-            yield session
+        async with self._lock:
+            await self._close_reads()
+            async with transaction(self.session_factory) as session:
+                yield session
+
+    async def close(self) -> None:
+        """Give back the read session's connection; the next read opens a new one."""
+        async with self._lock:
+            await self._close_reads()
+
+    async def _close_reads(self) -> None:
+        reads, self._reads = self._reads, None
+        if reads is not None:
+            await reads.close()
 
     def loader(self, batch: BatchLoad[K, V]) -> DataLoader[K, V]:
         """This request's DataLoader for `batch`, which answers keys in their order."""
@@ -68,6 +92,17 @@ class Context:
             existing = DataLoader(load_fn=load)
             self._loaders[batch] = existing
         return existing
+
+
+class ReleaseReads(SchemaExtension):
+    """Gives back an operation's read connection as soon as the operation ends."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        """Close the context's read session after the operation."""
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.close()
 
 
 Info = strawberry.Info[Context, None]

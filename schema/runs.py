@@ -82,7 +82,7 @@ class TestRun:
     async def items(self, info: Info) -> list[TestRunItem]:
         """Load the items through the request's DataLoader."""
         found = await info.context.loader(load_items_by_run).load(self.id)
-        return [TestRunItem.from_model(row) for row in found]
+        return await TestRunItem.load_many(info, found)
 
     @strawberry.field(description="Every result of the run, in item order then attempt.")
     async def results(self, info: Info) -> list[TestRunResult]:

@@ -222,3 +222,34 @@ async def test_a_viewer_cannot_change_items(
         await gql(client, viewer, REORDER, runId=run["id"], itemIds=[item_id]),
     ):
         assert error(body)["code"] == "FORBIDDEN"
+
+
+ADD_THEN_REMOVE = """
+mutation Both($runId: UUID!, $add: [UUID!]!, $remove: UUID!) {
+  added: addTestRunItems(runId: $runId, testCaseIds: $add) { executionOrder testCase { name } }
+  removed: removeTestRunItem(id: $remove)
+}
+"""
+
+
+async def test_a_write_after_a_nested_read_in_one_request_keeps_both(
+    client: httpx.AsyncClient, editor: Caller, session: AsyncSession
+) -> None:
+    first, second = await make_test_cases(session, editor.project, 2)
+    run = await create_run(client, editor, testCaseIds=ids([first]))
+    first_item = run["items"][0]["id"]
+
+    both = data(
+        await gql(
+            client, editor, ADD_THEN_REMOVE, runId=run["id"], add=ids([second]), remove=first_item
+        )
+    )
+    after = data(await gql(client, editor, READ, id=run["id"]))["testRun"]
+
+    assert both == {
+        "added": [{"executionOrder": 2, "testCase": {"name": "TC2"}}],
+        "removed": first_item,
+    }
+    assert [(item["testCase"]["name"], item["executionOrder"]) for item in after["items"]] == [
+        ("TC2", 1)
+    ]

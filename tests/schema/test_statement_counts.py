@@ -89,3 +89,57 @@ async def test_runs_with_items_and_test_cases_take_a_constant_number_of_statemen
     assert all(item["latestResult"]["status"] == "PASSED" for item in large_items)
     assert small == large, statements.statements[-large:]
     assert large <= MAX_STATEMENTS, statements.statements[-large:]
+
+
+ITEM_FIELDS_THROUGH_FRAGMENTS = """
+fragment Outcome on TestRunItem { latest: latestResult { status } }
+query Run($id: UUID!) { testRun(id: $id) {
+  items { id ...Outcome ... on TestRunItem { testCase { name } } }
+  again: items { results { retryAttempt } }
+} }
+"""
+
+
+async def test_nested_item_fields_are_found_through_fragments_and_aliases(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    editor: Caller,
+    statements: StatementCounter,
+) -> None:
+    await fill(session, editor, runs=1, items=12)
+    run_id = data(await gql(client, editor, "{ testRuns { items { id } } }"))["testRuns"]
+    run_id = run_id["items"][0]["id"]
+
+    before = statements.count
+    run = data(await gql(client, editor, ITEM_FIELDS_THROUGH_FRAGMENTS, id=run_id))["testRun"]
+    executed = statements.count - before
+
+    assert len(run["items"]) == 12
+    assert all(item["latest"]["status"] == "PASSED" for item in run["items"])
+    assert all(item["testCase"]["name"] for item in run["items"])
+    assert all(
+        [result["retryAttempt"] for result in item["results"]] == [0, 1] for item in run["again"]
+    )
+    assert executed <= MAX_STATEMENTS, statements.statements[-executed:]
+
+
+async def test_one_items_nested_fields_read_through_the_root_field(
+    client: httpx.AsyncClient, session: AsyncSession, editor: Caller
+) -> None:
+    await fill(session, editor, runs=1, items=1)
+    runs = data(await gql(client, editor, "{ testRuns { items { items { id } } } }"))
+    item_id = runs["testRuns"]["items"][0]["items"][0]["id"]
+
+    item = data(
+        await gql(
+            client,
+            editor,
+            """query Item($id: UUID!) { testRunItem(id: $id) {
+                testCase { name } latestResult { retryAttempt } results { status } } }""",
+            id=item_id,
+        )
+    )["testRunItem"]
+
+    assert item["testCase"]["name"]
+    assert item["latestResult"] == {"retryAttempt": 1}
+    assert [result["status"] for result in item["results"]] == ["FAILED", "PASSED"]
