@@ -1,0 +1,47 @@
+"""What a step handler gets and returns; the engine records the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
+
+@dataclass(slots=True)
+class StepContext:
+    """The page a step acts on and the limits it acts within."""
+
+    page: Page
+    timeout_ms: int
+    # Set when the run is stopped or cancelled: waits end early, the step reports it.
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointOutcome:
+    """What an assertion verified, for `checkpoint_results`."""
+
+    name: str
+    checkpoint_type: str  # a models.enums.CheckpointType value
+    passed: bool
+    expected: dict[str, Any]
+    actual: dict[str, Any]
+    selector: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """How a step ended; `error` says what was expected and what was found."""
+
+    status: Literal["passed", "failed"]
+    playwright_code: str
+    description: str
+    selector: str | None = None
+    input_value: str | None = None
+    error: str | None = None
+    element_html: str | None = None
+    checkpoint: CheckpointOutcome | None = None
+    stopped: bool = False  # the run was stopped while this step waited
