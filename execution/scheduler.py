@@ -6,8 +6,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+import dramatiq
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from execution.engine import reap
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +39,14 @@ async def run_scheduler(
         except TimeoutError:
             continue
     logger.info("scheduler stopped")
+
+
+def reaper(broker: dramatiq.Broker) -> Job:
+    """The job that hands items of dead workers to new executions (see `engine.reap`)."""
+
+    async def reap_stuck_items(sessions: async_sessionmaker[AsyncSession]) -> None:
+        reaped = await reap(sessions, broker)
+        if reaped:
+            logger.warning("reaped %d items whose worker stopped answering", reaped)
+
+    return reap_stuck_items

@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+
+from execution.actors import register_actors
+from execution.engine import Engine
+from execution.sandboxes.base import SandboxProvider
+from models.database import create_engine, create_session_factory
 
 logger = logging.getLogger(__name__)
 
 
-def run_worker(broker: dramatiq.Broker, *, threads: int, stop: threading.Event) -> None:
-    """Run a Dramatiq worker on `broker` until `stop` is set, then drain and stop it."""
+def run_worker(
+    broker: dramatiq.Broker,
+    *,
+    database_url: str,
+    provider: SandboxProvider,
+    artifacts: Path,
+    step_timeout_ms: int,
+    threads: int,
+    stop: threading.Event,
+) -> None:
+    """Run a Dramatiq worker executing run items until `stop` is set, then drain and stop it."""
     dramatiq.set_broker(broker)
+    database = create_engine(database_url, pool_size=threads + 2)
+    engine = Engine(
+        sessions=create_session_factory(database),
+        provider=provider,
+        broker=broker,
+        artifacts=artifacts,
+        step_timeout_ms=step_timeout_ms,
+    )
+    register_actors(broker, engine)
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=1000)
     worker.start()
     queues = sorted(broker.get_declared_queues()) or ["(none declared yet)"]
@@ -21,5 +46,9 @@ def run_worker(broker: dramatiq.Broker, *, threads: int, stop: threading.Event) 
         stop.wait()
     finally:
         logger.info("worker stopping")
+        loop = get_event_loop_thread()
+        if loop is not None:  # free browsers and connections on the loop that made them
+            loop.run_coroutine(engine.provider.aclose())
+            loop.run_coroutine(database.dispose())
         worker.stop()
         broker.close()

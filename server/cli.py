@@ -74,23 +74,34 @@ def worker(threads: int) -> None:
     """Execute run items from the queue (needs REDIS_URL and DATABASE_URL)."""
     from execution.broker import create_broker
     from execution.worker import run_worker
+    from server.sandboxes import sandbox_provider
 
-    _require("require_database_url")
+    settings = _settings()
+    database_url = _require("require_database_url")
     broker = create_broker(_require("require_redis_url"))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stop.set())
-    run_worker(broker, threads=threads, stop=stop)
+    run_worker(
+        broker,
+        database_url=database_url,
+        provider=sandbox_provider(settings),
+        artifacts=settings.artifacts_dir,
+        step_timeout_ms=settings.step_timeout_ms,
+        threads=threads,
+        stop=stop,
+    )
 
 
 @main.command()
 def scheduler() -> None:
     """Fire due schedules and reap stuck items (needs DATABASE_URL and REDIS_URL)."""
-    from execution.scheduler import run_scheduler
+    from execution.broker import create_broker
+    from execution.scheduler import reaper, run_scheduler
     from models.database import create_engine, create_session_factory
 
     database_url = _require("require_database_url")
-    _require("require_redis_url")
+    broker = create_broker(_require("require_redis_url"))
 
     async def serve() -> None:
         stop = asyncio.Event()
@@ -99,7 +110,7 @@ def scheduler() -> None:
             loop.add_signal_handler(sig, stop.set)
         engine = create_engine(database_url, pool_size=2)
         try:
-            await run_scheduler(create_session_factory(engine), stop=stop)
+            await run_scheduler(create_session_factory(engine), stop=stop, jobs=[reaper(broker)])
         finally:
             await engine.dispose()
 

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         default=SecretStr("dev-insecure-secret-change-me"),
         description="Signs artifact URLs and webhooks. Set a random value in production.",
     )
+    step_timeout_ms: int = Field(
+        default=15_000,
+        ge=100,
+        le=600_000,
+        description="How long one step may wait for its element, page or assertion.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the api listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the api listens on.")
     public_url: str | None = Field(

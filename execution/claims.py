@@ -1,0 +1,172 @@
+"""Which items execute next: claiming in execution order, heartbeats, and the reaper.
+
+Every transition is a conditional UPDATE, so a duplicate message or a racing worker can
+never move an item backwards or run it twice at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import ItemStatus, RunStatus
+from models.runs import TestRun, TestRunItem
+from resolvers.events import append_run_event
+
+# An item whose worker has not been heard of for this long is considered lost.
+HEARTBEAT_TIMEOUT = timedelta(seconds=60)
+# Executions of one item the reaper starts before it gives up and fails the item.
+MAX_EXECUTIONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An item handed to `execute_item`; `attempt` tells a stale duplicate message apart."""
+
+    item_id: uuid.UUID
+    attempt: int
+
+
+async def lock_running_run(session: AsyncSession, run_id: uuid.UUID) -> TestRun | None:
+    """The run, locked, if it is running; None for a run that is gone or no longer running."""
+    return await session.scalar(
+        select(TestRun)
+        .where(TestRun.id == run_id, TestRun.status == RunStatus.RUNNING)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def claim_next_items(session: AsyncSession, run: TestRun, *, worker: str) -> list[Claim]:
+    """Mark the next queued items running, up to the run's parallelism; the run is locked.
+
+    Items are taken in `execution_order` with `FOR UPDATE SKIP LOCKED`: a row another
+    transaction holds is passed over rather than waited for.
+    """
+    limit = run.parallel_count if run.parallel_enabled else 1
+    running = await session.scalar(
+        select(func.count()).where(
+            TestRunItem.test_run_id == run.id, TestRunItem.status == ItemStatus.RUNNING
+        )
+    )
+    free = limit - (running or 0)
+    if free <= 0:
+        return []
+    queued = list(
+        await session.scalars(
+            select(TestRunItem.id)
+            .where(TestRunItem.test_run_id == run.id, TestRunItem.status == ItemStatus.QUEUED)
+            .order_by(TestRunItem.execution_order)
+            .limit(free)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not queued:
+        return []
+    now = datetime.now(UTC)
+    claimed = (
+        await session.execute(
+            update(TestRunItem)
+            .where(TestRunItem.id.in_(queued), TestRunItem.status == ItemStatus.QUEUED)
+            .values(
+                status=ItemStatus.RUNNING,
+                attempt=TestRunItem.attempt + 1,
+                claimed_by=worker,
+                heartbeat_at=now,
+                started_at=func.coalesce(TestRunItem.started_at, now),
+                updated_at=now,
+            )
+            .returning(TestRunItem.id, TestRunItem.attempt, TestRunItem.execution_order)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    claims = []
+    for item_id, attempt, _order in sorted(claimed, key=lambda row: row[2]):
+        claims.append(Claim(item_id, attempt))
+        await append_run_event(
+            session,
+            run_id=run.id,
+            type="item.claimed",
+            payload={"id": str(item_id), "status": ItemStatus.RUNNING.value, "attempt": attempt},
+        )
+    first_order = min(row[2] for row in claimed)
+    await session.execute(
+        update(TestRun)
+        .where(TestRun.id == run.id)
+        .values(current_item_index=first_order - 1)
+        .execution_options(synchronize_session=False)
+    )
+    return claims
+
+
+async def beat(session: AsyncSession, claim: Claim) -> str | None:
+    """Record that the item's worker is alive; the run's status, or None if the claim is void.
+
+    The claim is void when the item is no longer running under this attempt (the run was
+    stopped, or the reaper handed the item to another execution).
+    """
+    status = await session.scalar(
+        update(TestRunItem)
+        .where(
+            TestRunItem.id == claim.item_id,
+            TestRunItem.status == ItemStatus.RUNNING,
+            TestRunItem.attempt == claim.attempt,
+        )
+        .values(heartbeat_at=datetime.now(UTC))
+        .returning(
+            select(TestRun.status).where(TestRun.id == TestRunItem.test_run_id).scalar_subquery()
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return None if status is None else str(status)
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    """What the reaper did: items handed to a new execution, items failed for good."""
+
+    requeued: list[tuple[uuid.UUID, uuid.UUID]]  # (run id, item id)
+    failed: list[tuple[uuid.UUID, uuid.UUID]]
+
+
+async def reap_stuck_items(session: AsyncSession, *, now: datetime | None = None) -> Reaped:
+    """Queue again (or fail, after MAX_EXECUTIONS) running items whose worker went silent."""
+    now = now or datetime.now(UTC)
+    stale = (
+        await session.execute(
+            select(TestRunItem.id, TestRunItem.test_run_id, TestRunItem.attempt)
+            .join(TestRun, TestRun.id == TestRunItem.test_run_id)
+            .where(
+                TestRun.status == RunStatus.RUNNING,
+                TestRunItem.status == ItemStatus.RUNNING,
+                TestRunItem.heartbeat_at < now - HEARTBEAT_TIMEOUT,
+            )
+            .with_for_update(of=TestRunItem, skip_locked=True)
+        )
+    ).all()
+    requeued: list[tuple[uuid.UUID, uuid.UUID]] = []
+    failed: list[tuple[uuid.UUID, uuid.UUID]] = []
+    for item_id, run_id, attempt in stale:
+        if attempt < MAX_EXECUTIONS:
+            await session.execute(
+                update(TestRunItem)
+                .where(TestRunItem.id == item_id, TestRunItem.status == ItemStatus.RUNNING)
+                .values(status=ItemStatus.QUEUED, claimed_by=None, current_step=0, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            requeued.append((run_id, item_id))
+            type_, status = "item.requeued", ItemStatus.QUEUED
+        else:
+            failed.append((run_id, item_id))
+            type_, status = "item.lost", ItemStatus.FAILED
+        await append_run_event(
+            session,
+            run_id=run_id,
+            type=type_,
+            payload={"id": str(item_id), "status": status.value, "attempt": attempt},
+        )
+    return Reaped(requeued=requeued, failed=failed)

@@ -1,0 +1,224 @@
+"""The engine: starts a run's first items, executes one item per message, reaps lost ones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+from sqlalchemy import select
+
+from execution import recording
+from execution.claims import (
+    MAX_EXECUTIONS,
+    Claim,
+    beat,
+    claim_next_items,
+    lock_running_run,
+    reap_stuck_items,
+)
+from execution.dispatch import RUNS_QUEUE
+from execution.recording import Sessions
+from execution.replay import ItemPlan, ItemReplay, Script, watch
+from execution.sandboxes.base import SandboxProvider
+from models.database import transaction
+from models.enums import ItemStatus
+from models.runs import TestRun, TestRunItem
+from models.test_cases import TestCase, TestScript
+
+logger = logging.getLogger(__name__)
+
+EXECUTE_ITEM = "execute_item"
+DEFAULT_STEP_TIMEOUT_MS = 15_000
+
+
+def worker_name() -> str:
+    """Who claims an item: host and process, shown as `claimed_by`."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:255]
+
+
+@dataclass
+class Engine:
+    """What the actors need; one per worker process."""
+
+    sessions: Sessions
+    provider: SandboxProvider
+    broker: dramatiq.Broker
+    artifacts: Path
+    step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS
+    worker: str = ""
+
+    def __post_init__(self) -> None:
+        """Name the worker after its process unless told otherwise."""
+        self.worker = self.worker or worker_name()
+
+    async def start_run(self, run_id: uuid.UUID) -> None:
+        """Claim the run's first items (up to its parallelism) and send them to the workers."""
+        async with transaction(self.sessions) as session:
+            run = await lock_running_run(session, run_id)
+            claims = [] if run is None else await claim_next_items(session, run, worker=self.worker)
+        if run is None:
+            logger.info("run %s is not running; start message dropped", run_id)
+        await self.enqueue(claims)
+
+    async def enqueue(self, claims: Sequence[Claim]) -> None:
+        """One `execute_item` message per claimed item."""
+        await enqueue_items(self.broker, claims)
+
+    async def execute_item(self, item_id: uuid.UUID, attempt: int) -> None:
+        """Replay a claimed item; a message for an item not running under `attempt` is dropped."""
+        claim = Claim(item_id, attempt)
+        plan = await self._plan(claim)
+        if plan is None:
+            logger.info("item %s attempt %d is not running; message dropped", item_id, attempt)
+            return
+        if not plan.steps:
+            await self.enqueue(
+                await recording.finish_without_result(
+                    self.sessions,
+                    claim,
+                    plan.run_id,
+                    status=ItemStatus.NO_RUN,
+                    error="The test case has no proven steps",
+                    worker=self.worker,
+                )
+            )
+            return
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch(lambda: self._beat(claim), stop))
+        try:
+            replay = ItemReplay(
+                plan,
+                sessions=self.sessions,
+                provider=self.provider,
+                artifacts=self.artifacts,
+                stop=stop,
+                worker=self.worker,
+            )
+            claims = await replay.run()
+        finally:
+            stop.set()
+            await watcher
+        await self.enqueue(claims)
+
+    async def _beat(self, claim: Claim) -> str | None:
+        async with transaction(self.sessions) as session:
+            return await beat(session, claim)
+
+    async def _plan(self, claim: Claim) -> ItemPlan | None:
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(TestRunItem, TestRun, TestCase)
+                    .join(TestRun, TestRun.id == TestRunItem.test_run_id)
+                    .join(TestCase, TestCase.id == TestRunItem.test_case_id)
+                    .where(
+                        TestRunItem.id == claim.item_id,
+                        TestRunItem.status == ItemStatus.RUNNING,
+                        TestRunItem.attempt == claim.attempt,
+                        TestRun.status == "running",
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                return None
+            _, run, case = row
+            wanted = [*(case.pre_script_ids or []), *(case.post_script_ids or [])]
+            scripts = {
+                script.id: script
+                for script in await session.scalars(
+                    select(TestScript).where(
+                        TestScript.id.in_(wanted), TestScript.project_id == run.project_id
+                    )
+                )
+            }
+        steps = sorted(_steps(case.proven_steps), key=lambda step: step["step_number"])
+        viewport = None
+        if run.viewport_width and run.viewport_height:
+            viewport = (run.viewport_width, run.viewport_height)
+        return ItemPlan(
+            claim=claim,
+            run_id=run.id,
+            test_case_id=case.id,
+            steps=steps,
+            data_rows=[row for row in (case.data_rows or []) if isinstance(row, dict)],
+            pre_scripts=_scripts(scripts, case.pre_script_ids),
+            post_scripts=_scripts(scripts, case.post_script_ids),
+            max_attempt=run.retry_count if run.retry_on_failure else 0,
+            viewport=viewport,
+            step_timeout_ms=self.step_timeout_ms,
+        )
+
+
+async def enqueue_items(broker: dramatiq.Broker, claims: Sequence[Claim]) -> None:
+    """Send one `execute_item` message per claimed item."""
+    for claim in claims:
+        message: dramatiq.Message[None] = dramatiq.Message(
+            queue_name=RUNS_QUEUE,
+            actor_name=EXECUTE_ITEM,
+            args=(str(claim.item_id), claim.attempt),
+            kwargs={},
+            options={},
+        )
+        # The broker's client is synchronous; keep the event loop free while it talks.
+        await asyncio.to_thread(broker.enqueue, message)
+
+
+async def reap(sessions: Sessions, broker: dramatiq.Broker, *, worker: str = "") -> int:
+    """Hand items of dead workers to new executions (or fail them); how many were reaped."""
+    worker = worker or worker_name()
+    async with transaction(sessions) as session:
+        reaped = await reap_stuck_items(session)
+    claims: list[Claim] = []
+    for run_id in dict.fromkeys(run_id for run_id, _ in reaped.requeued):
+        async with transaction(sessions) as session:
+            run = await lock_running_run(session, run_id)
+            if run is not None:
+                claims += await claim_next_items(session, run, worker=worker)
+    for run_id, item_id in reaped.failed:
+        async with transaction(sessions) as session:
+            attempt = await recording.item_attempt(session, item_id)
+        if attempt is not None:
+            claims += await recording.finish_without_result(
+                sessions,
+                Claim(item_id, attempt),
+                run_id,
+                status=ItemStatus.FAILED,
+                error=f"Its worker stopped answering, {MAX_EXECUTIONS} times in a row",
+                worker=worker,
+            )
+    await enqueue_items(broker, claims)
+    return len(reaped.requeued) + len(reaped.failed)
+
+
+def _steps(proven: Any) -> list[dict[str, Any]]:
+    if not isinstance(proven, list):
+        return []
+    steps = []
+    for position, step in enumerate(proven, start=1):
+        if isinstance(step, dict) and isinstance(step.get("arguments"), dict):
+            steps.append({"step_number": step.get("step_number", position), **step})
+    return steps
+
+
+def _scripts(found: dict[uuid.UUID, TestScript], ids: list[uuid.UUID] | None) -> list[Script]:
+    return [
+        Script(
+            id=script.id,
+            name=script.name,
+            script_type=script.script_type,
+            language=script.language,
+            code=script.code,
+            is_critical=script.is_critical,
+            timeout_seconds=script.timeout_seconds,
+        )
+        for script in (found.get(uuid.UUID(str(id_))) for id_ in ids or [])
+        if script is not None and script.language in ("python", "shell")
+    ]

@@ -1,0 +1,452 @@
+"""Replaying one test case: a sandbox, each data row (or once), scripts, then every step."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from execution import recording
+from execution.claims import Claim
+from execution.recording import ResultEnd, ResultStart, ResultTally, Sessions
+from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
+from execution.steps import execute_step
+from execution.steps.base import StepContext, StepOutcome
+from models.enums import ResultStatus
+
+if TYPE_CHECKING:
+    from playwright.async_api import ConsoleMessage, Page, Request
+
+    from execution.sandboxes.base import SandboxProvider
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+# How a script of each language is written to a file and run inside the sandbox.
+SCRIPT_COMMANDS = {
+    "python": ("script.py", "python3 script.py"),
+    "shell": ("script.sh", "sh script.sh"),
+}
+SCRIPT_OUTPUT_LIMIT = 64_000
+
+
+def fill_placeholders(value: Any, row: Mapping[str, Any]) -> Any:
+    """`value` with every `{{column}}` in its strings replaced by the data row's value."""
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(
+            lambda match: str(row[match.group(1)]) if match.group(1) in row else match.group(0),
+            value,
+        )
+    if isinstance(value, list):
+        return [fill_placeholders(item, row) for item in value]
+    if isinstance(value, dict):
+        return {key: fill_placeholders(item, row) for key, item in value.items()}
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A pre- or post-execution script of the test case."""
+
+    id: uuid.UUID
+    name: str
+    script_type: str
+    language: str
+    code: str
+    is_critical: bool
+    timeout_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPlan:
+    """Everything the replay of one item needs, read once when it starts."""
+
+    claim: Claim
+    run_id: uuid.UUID
+    test_case_id: uuid.UUID
+    steps: list[dict[str, Any]]  # proven steps in order: {step_number, arguments}
+    data_rows: list[dict[str, Any]]
+    pre_scripts: list[Script]
+    post_scripts: list[Script]
+    max_attempt: int
+    viewport: tuple[int, int] | None
+    step_timeout_ms: int
+    screenshot_every_step: bool = False
+    record_video: bool = False
+    keep_trace_on_failure: bool = False
+
+
+@dataclass  # no slots: Playwright keeps its handler wrappers on the bound methods' owner
+class Capture:
+    """Console messages and network requests of a page, tagged with the step in progress."""
+
+    step_index: int = 0
+    console: list[dict[str, Any]] = field(default_factory=list)
+    network: list[dict[str, Any]] = field(default_factory=list)
+    _started: dict[int, float] = field(default_factory=dict)
+
+    def attach(self, page: Page) -> None:
+        """Listen to the page's console and requests."""
+        page.on("console", self._on_console)
+        page.on("request", self._on_request)
+        page.on("requestfinished", lambda request: asyncio.ensure_future(self._on_done(request)))
+        page.on("requestfailed", lambda request: asyncio.ensure_future(self._on_done(request)))
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        level = {"warning": "warn", "log": "log"}.get(message.type, message.type)
+        if level not in ("log", "info", "warn", "error", "debug"):
+            level = "log"
+        location = message.location
+        self.console.append(
+            {
+                "log_level": level,
+                "message": message.text[:10_000],
+                "source": location.get("url") or None,
+                "line_number": location.get("lineNumber"),
+                "column_number": location.get("columnNumber"),
+                "step_index": self.step_index,
+                "timestamp": datetime.now(UTC),
+            }
+        )
+
+    def _on_request(self, request: Request) -> None:
+        self._started[id(request)] = time.monotonic()
+
+    async def _on_done(self, request: Request) -> None:
+        started = self._started.pop(id(request), time.monotonic())
+        response = None
+        with contextlib.suppress(Exception):  # the page may be closing
+            response = await request.response()
+        self.network.append(
+            {
+                "url": request.url[:10_000],
+                "method": request.method,
+                "status_code": response.status if response else None,
+                "status_text": (response.status_text or None) if response else None,
+                "resource_type": request.resource_type,
+                "error_message": request.failure,
+                "duration_ms": round((time.monotonic() - started) * 1000),
+                "step_index": self.step_index,
+                "timestamp": datetime.now(UTC),
+            }
+        )
+
+    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The captured rows since the last call."""
+        console, network = self.console, self.network
+        self.console, self.network = [], []
+        return console, network
+
+
+class ItemReplay:
+    """Executes one claimed item; writes everything through `recording`."""
+
+    def __init__(
+        self,
+        plan: ItemPlan,
+        *,
+        sessions: Sessions,
+        provider: SandboxProvider,
+        artifacts: Path,
+        stop: asyncio.Event,
+        worker: str,
+    ) -> None:
+        """Prepare the replay of `plan`; `stop` is set when the run is stopped."""
+        self.plan = plan
+        self.sessions = sessions
+        self.provider = provider
+        self.artifacts = artifacts
+        self.stop = stop
+        self.worker = worker
+        self.next_claims: list[Claim] = []
+
+    async def run(self) -> list[Claim]:
+        """Replay every attempt until the item is final; the items to start next."""
+        rows: list[dict[str, Any] | None] = [*self.plan.data_rows] or [None]
+        for attempt in range(self.plan.max_attempt + 1):
+            final = await self._attempt(attempt, rows)
+            if final or self.stop.is_set():
+                break
+        return self.next_claims
+
+    async def _attempt(self, attempt: int, rows: Sequence[dict[str, Any] | None]) -> bool:
+        sandbox: Sandbox | None = None
+        spec = SandboxSpec(
+            run_id=self.plan.run_id,
+            item_id=self.plan.claim.item_id,
+            viewport_width=self.plan.viewport[0] if self.plan.viewport else None,
+            viewport_height=self.plan.viewport[1] if self.plan.viewport else None,
+            video_dir=self._folder() / "video" if self.plan.record_video else None,
+        )
+        try:
+            try:
+                sandbox = await self.provider.create(spec)
+            except SandboxUnavailable as error:
+                return await self._unavailable(attempt, rows, str(error))
+            await recording.set_vnc_url(
+                self.sessions, self.plan.run_id, self.plan.claim.item_id, sandbox.vnc_url
+            )
+            final = False
+            for number, row in enumerate(rows, start=1):
+                final = await self._result(
+                    sandbox, attempt, number if row is not None else None, row
+                )
+                if self.stop.is_set():
+                    break
+            return final
+        finally:
+            if sandbox is not None:
+                await sandbox.close()
+
+    def _folder(self) -> Path:
+        return self.artifacts / str(self.plan.run_id) / str(self.plan.claim.item_id)
+
+    async def _unavailable(
+        self, attempt: int, rows: Sequence[dict[str, Any] | None], message: str
+    ) -> bool:
+        final = False
+        for number, row in enumerate(rows, start=1):
+            result_id = await self._open(attempt, number if row is not None else None, row)
+            await recording.record_skipped_steps(self.sessions, result_id, self._skipped(0))
+            final = await self._close(
+                result_id,
+                ResultEnd(
+                    status=ResultStatus.FAILED,
+                    tally=ResultTally(len(self.plan.steps), skipped_steps=len(self.plan.steps)),
+                    error_message=message,
+                ),
+            )
+        return final
+
+    async def _open(
+        self, attempt: int, iteration: int | None, row: dict[str, Any] | None
+    ) -> uuid.UUID:
+        return await recording.open_result(
+            self.sessions,
+            ResultStart(
+                run_id=self.plan.run_id,
+                item_id=self.plan.claim.item_id,
+                test_case_id=self.plan.test_case_id,
+                retry_attempt=attempt,
+                total_steps=len(self.plan.steps),
+                iteration_number=iteration,
+                data_row_values=row,
+            ),
+        )
+
+    async def _close(self, result_id: uuid.UUID, end: ResultEnd) -> bool:
+        final, claims = await recording.close_result(
+            self.sessions, self.plan.claim, self.plan.run_id, result_id, end, worker=self.worker
+        )
+        self.next_claims.extend(claims)
+        return final
+
+    def _skipped(self, start: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "step_number": step["step_number"],
+                "action": str(step["arguments"].get("action", ""))[:100],
+                "description": "Not played: an earlier step failed or the run stopped",
+                "duration_ms": 0,
+            }
+            for step in self.plan.steps[start:]
+        ]
+
+    async def _result(
+        self, sandbox: Sandbox, attempt: int, iteration: int | None, row: dict[str, Any] | None
+    ) -> bool:
+        result_id = await self._open(attempt, iteration, row)
+        tally = ResultTally(len(self.plan.steps))
+        folder = self._folder() / str(result_id)
+        aborted = await self._scripts(sandbox, result_id, self.plan.pre_scripts, tally)
+        page = await sandbox.context.new_page()
+        capture = Capture()
+        capture.attach(page)
+        failure: tuple[int, str, str | None] | None = None  # step number, message, screenshot
+        played = 0
+        if aborted is not None:
+            failure = (0, aborted, None)
+        else:
+            for position, step in enumerate(self.plan.steps):
+                if self.stop.is_set():
+                    break
+                capture.step_index = position
+                arguments = fill_placeholders(step["arguments"], row or {})
+                started = datetime.now(UTC)
+                outcome = await execute_step(
+                    StepContext(page=page, timeout_ms=self.plan.step_timeout_ms, stop=self.stop),
+                    arguments,
+                )
+                played = position + 1
+                screenshot = None
+                if outcome.status == "failed" or self.plan.screenshot_every_step:
+                    screenshot = await self._screenshot(page, folder, step["step_number"])
+                await self._record(
+                    result_id, step, arguments, outcome, started, screenshot, capture
+                )
+                self._count(tally, outcome)
+                if outcome.status == "failed":
+                    if not outcome.stopped:
+                        failure = (step["step_number"], outcome.error or "Step failed", screenshot)
+                    break
+        remaining = self._skipped(played)
+        tally.skipped_steps += len(remaining)
+        await recording.record_skipped_steps(self.sessions, result_id, remaining)
+        await self._scripts(sandbox, result_id, self.plan.post_scripts, tally)
+        final_url = page.url if not page.is_closed() else None
+        with contextlib.suppress(Exception):
+            await page.close()
+        stopped = self.stop.is_set() and failure is None
+        if failure is not None:
+            status = ResultStatus.FAILED
+        elif stopped:
+            status = ResultStatus.SKIPPED
+        else:
+            status = ResultStatus.PASSED
+        return await self._close(
+            result_id,
+            ResultEnd(
+                status=status,
+                tally=tally,
+                error_message=failure[1] if failure else ("Stopped" if stopped else None),
+                error_step_number=failure[0] or None if failure else None,
+                error_screenshot_path=failure[2] if failure else None,
+                final_url=final_url,
+                pre_script_aborted=aborted is not None,
+            ),
+        )
+
+    @staticmethod
+    def _count(tally: ResultTally, outcome: StepOutcome) -> None:
+        if outcome.status == "passed":
+            tally.passed_steps += 1
+        else:
+            tally.failed_steps += 1
+        if outcome.checkpoint is not None:
+            if outcome.checkpoint.passed:
+                tally.passed_checkpoints += 1
+            else:
+                tally.failed_checkpoints += 1
+
+    async def _screenshot(self, page: Page, folder: Path, step_number: int) -> str | None:
+        path = folder / f"step-{step_number:04d}.png"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=path, timeout=5_000)
+        except Exception as error:  # a crashed page has nothing to show; keep the step
+            logger.info("no screenshot of step %d: %s", step_number, error)
+            return None
+        return str(path.relative_to(self.artifacts))
+
+    async def _record(
+        self,
+        result_id: uuid.UUID,
+        step: dict[str, Any],
+        arguments: Mapping[str, Any],
+        outcome: StepOutcome,
+        started: datetime,
+        screenshot: str | None,
+        capture: Capture,
+    ) -> None:
+        ended = datetime.now(UTC)
+        console, network = capture.take()
+        checkpoint = None
+        if outcome.checkpoint is not None:
+            found = outcome.checkpoint
+            checkpoint = {
+                "checkpoint_name": found.name[:255],
+                "checkpoint_type": found.checkpoint_type,
+                "status": "passed" if found.passed else "failed",
+                "selector": found.selector,
+                "expected_properties": found.expected,
+                "actual_properties": found.actual,
+                "error_message": None if found.passed else outcome.error,
+            }
+        await recording.record_step(
+            self.sessions,
+            run_id=self.plan.run_id,
+            item_id=self.plan.claim.item_id,
+            result_id=result_id,
+            step={
+                "step_number": step["step_number"],
+                "action": str(arguments.get("action", ""))[:100],
+                "description": outcome.description,
+                "status": outcome.status,
+                "started_at": started,
+                "completed_at": ended,
+                "duration_ms": round((ended - started).total_seconds() * 1000),
+                "selector": outcome.selector,
+                "element_html": outcome.element_html,
+                "input_value": outcome.input_value,
+                "screenshot_path": screenshot,
+                "error_message": outcome.error,
+                "playwright_code": outcome.playwright_code,
+            },
+            checkpoint=checkpoint,
+            console=console,
+            network=network,
+        )
+
+    async def _scripts(
+        self, sandbox: Sandbox, result_id: uuid.UUID, scripts: Sequence[Script], tally: ResultTally
+    ) -> str | None:
+        """Run scripts in order; the message of a critical one that failed (which aborts)."""
+        for script in scripts:
+            file_name, command = SCRIPT_COMMANDS[script.language]
+            executed_at = datetime.now(UTC)
+            outcome = await sandbox.run_command(
+                command, timeout_s=script.timeout_seconds, files={file_name: script.code}
+            )
+            passed = outcome.exit_code == 0
+            error = None
+            if outcome.timed_out:
+                error = f"Timed out after {script.timeout_seconds} s"
+            elif not passed:
+                error = f"Exited with code {outcome.exit_code}"
+            tally.count_script(script.script_type, passed=passed)
+            await recording.record_script(
+                self.sessions,
+                result_id,
+                {
+                    "test_script_id": script.id,
+                    "script_name": script.name[:255],
+                    "script_type": script.script_type,
+                    "script_language": script.language,
+                    "status": "passed" if passed else "failed",
+                    "exit_code": outcome.exit_code,
+                    "duration_ms": outcome.duration_ms,
+                    "stdout": outcome.stdout[-SCRIPT_OUTPUT_LIMIT:],
+                    "stderr": outcome.stderr[-SCRIPT_OUTPUT_LIMIT:],
+                    "error_message": error,
+                    "is_critical": script.is_critical,
+                    "executed_at": executed_at,
+                },
+            )
+            if not passed and script.is_critical and script.script_type == "pre_execution":
+                return f"Critical pre-script '{script.name}' failed: {error}"
+        return None
+
+
+async def watch(
+    beat: Callable[[], Awaitable[str | None]], stop: asyncio.Event, *, every_s: float = 0.5
+) -> None:
+    """Heartbeat the item and set `stop` once its run is no longer running (or it was reaped)."""
+    while not stop.is_set():
+        try:
+            status = await beat()
+        except Exception as error:  # the database blinked: try again on the next beat
+            logger.warning("heartbeat failed: %s", error)
+        else:
+            if status != "running":
+                stop.set()
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)

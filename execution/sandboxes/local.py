@@ -1,0 +1,146 @@
+"""The `local` sandbox: a fresh headless Chromium per test case, on the worker's own machine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import async_playwright
+
+from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
+from execution.sandboxes.chromium import CHROMIUM_ARGS
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Playwright
+
+logger = logging.getLogger(__name__)
+
+# Output kept of a script, per stream: enough to debug, bounded for the database row.
+OUTPUT_LIMIT = 64_000
+
+
+class LocalSandbox:
+    """One Chromium process and a scratch directory for the test case's scripts."""
+
+    def __init__(
+        self, browser: Browser, context: BrowserContext, workdir: Path, vnc_url: str | None
+    ) -> None:
+        """Wrap a launched browser; `close()` ends it and removes the directory."""
+        self._browser = browser
+        self._context = context
+        self._workdir = workdir
+        self._vnc_url = vnc_url
+        self._closed = False
+
+    @property
+    def vnc_url(self) -> str | None:
+        """The api's live view of this test case (see `live_view_url`)."""
+        return self._vnc_url
+
+    @property
+    def context(self) -> BrowserContext:
+        """The browser context the test case's pages open in."""
+        return self._context
+
+    async def run_command(
+        self, command: str, *, timeout_s: float, files: dict[str, str] | None = None
+    ) -> CommandResult:
+        """Run `command` with /bin/sh in the sandbox's directory; killed at the timeout."""
+        for name, text in (files or {}).items():
+            path = self._workdir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        started = time.monotonic()
+        process = await asyncio.create_subprocess_shell(
+            command,
+            cwd=self._workdir,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # so a timeout kills the whole process group
+        )
+        try:
+            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
+            timed_out = False
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, 9)
+            stdout, stderr = await process.communicate()
+            timed_out = True
+        return CommandResult(
+            exit_code=None if timed_out else process.returncode,
+            stdout=stdout.decode(errors="replace")[-OUTPUT_LIMIT:],
+            stderr=stderr.decode(errors="replace")[-OUTPUT_LIMIT:],
+            duration_ms=round((time.monotonic() - started) * 1000),
+            timed_out=timed_out,
+        )
+
+    async def close(self) -> None:
+        """Close the context (which finishes videos), the browser and the directory."""
+        if self._closed:
+            return
+        self._closed = True
+        for step in (self._context.close, self._browser.close):
+            try:
+                await step()
+            except PlaywrightError as error:  # already gone: nothing left to free
+                logger.info("closing the local sandbox: %s", error)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+class LocalSandboxProvider:
+    """Launches one Chromium per sandbox through a Playwright driver shared by the process."""
+
+    def __init__(self, executable: Path, *, live_view_url: str | None = None) -> None:
+        """Use the Chromium at `executable`; `live_view_url` is formatted with `item_id`."""
+        self._executable = executable
+        self._live_view_url = live_view_url
+        self._playwright: Playwright | None = None
+        self._lock = asyncio.Lock()
+
+    async def _driver(self) -> Playwright:
+        async with self._lock:
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            return self._playwright
+
+    async def create(self, spec: SandboxSpec) -> LocalSandbox:
+        """A new browser with one context sized as the run asks."""
+        driver = await self._driver()
+        try:
+            browser = await driver.chromium.launch(
+                executable_path=str(self._executable), args=list(CHROMIUM_ARGS), headless=True
+            )
+        except PlaywrightError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no reason"
+            raise SandboxUnavailable(
+                f"Could not start Chromium ({self._executable}): {first_line}"
+            ) from error
+        try:
+            viewport = None
+            if spec.viewport_width and spec.viewport_height:
+                viewport = {"width": spec.viewport_width, "height": spec.viewport_height}
+            context = await browser.new_context(
+                viewport=viewport,  # type: ignore[arg-type]  # a ViewportSize TypedDict
+                record_video_dir=spec.video_dir,
+            )
+        except PlaywrightError as error:
+            await browser.close()
+            raise SandboxUnavailable(f"Could not open a browser context: {error}") from error
+        workdir = Path(tempfile.mkdtemp(prefix=f"testrun-{spec.item_id}-"))
+        vnc_url = self._live_view_url.format(item_id=spec.item_id) if self._live_view_url else None
+        return LocalSandbox(browser, context, workdir, vnc_url)
+
+    async def aclose(self) -> None:
+        """Stop the Playwright driver."""
+        async with self._lock:
+            if self._playwright is not None:
+                await self._playwright.stop()
+                self._playwright = None

@@ -1,0 +1,157 @@
+"""A real engine for tests: Dramatiq's stub broker and worker, committing sessions, real Chromium.
+
+Pages come from a local HTTP server; runs start through the same resolver the API uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from execution.dispatch import QueueDispatcher
+from models.database import transaction
+from models.enums import FINAL_RUN_STATUSES, Role
+from models.runs import RunEvent, TestRun
+from models.tenancy import Project, User
+from resolvers import runs
+from resolvers.run_inputs import StartOptions
+from resolvers.tenancy import ensure_member
+from resolvers.tokens import Principal
+from tests.factories import make_item, make_project, make_run, make_test_case, make_user
+
+PAGES = {
+    "login.html": """<!doctype html><title>Login</title>
+<form action="dashboard.html"><input name="email" id="email">
+<button type="submit">Log in</button></form>
+<script>console.log("login page ready")</script>""",
+    "dashboard.html": """<!doctype html><title>Dashboard</title>
+<h1>Welcome</h1><a href="login.html">Log out</a>""",
+}
+
+
+@contextmanager
+def serve_pages(root: Path) -> Iterator[str]:
+    """Serve PAGES from `root` on a free local port; yields the base URL."""
+    for name, html in PAGES.items():
+        (root / name).write_text(html)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def step(number: int, action: str, **arguments: Any) -> dict[str, Any]:
+    """A proven step in the recorder's format."""
+    return {
+        "step_number": number,
+        "tool_name": "e2b_browser",
+        "arguments": {"action": action, **arguments},
+    }
+
+
+@dataclass
+class Team:
+    """A project with an editor, writing through committing sessions."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    project: Project
+    user: User
+
+    @property
+    def principal(self) -> Principal:
+        """The editor as the resolvers see a caller."""
+        return Principal(
+            token_id=uuid.uuid4(),
+            user_id=self.user.id,
+            project_id=self.project.id,
+            tenant_id=self.project.tenant_id,
+            role=Role.EDITOR,
+        )
+
+    @classmethod
+    async def create(cls, sessions: async_sessionmaker[AsyncSession]) -> Team:
+        """A new project and editor."""
+        async with transaction(sessions) as session:
+            project = await make_project(session)
+            user = await make_user(session)
+            await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+        return cls(sessions, project, user)
+
+    async def run_of(self, cases: list[dict[str, Any]], **run_fields: Any) -> uuid.UUID:
+        """A pending server run with one item per test case (given as column values)."""
+        async with transaction(self.sessions) as session:
+            run = await make_run(session, self.project, self.user, **run_fields)
+            for case_fields in cases:
+                case = await make_test_case(session, self.project, **case_fields)
+                await make_item(session, run, case)
+        return run.id
+
+    async def start(self, run_id: uuid.UUID, broker: StubBroker) -> None:
+        """Start the run as the API does (the start message is sent after commit)."""
+        async with transaction(self.sessions) as session:
+            await runs.start_test_run(
+                session,
+                principal=self.principal,
+                run_id=run_id,
+                options=StartOptions(),
+                dispatcher=QueueDispatcher(broker),
+            )
+
+    async def stop(self, run_id: uuid.UUID, broker: StubBroker) -> None:
+        """Stop the run as the API does."""
+        async with transaction(self.sessions) as session:
+            await runs.stop_test_run(
+                session, principal=self.principal, run_id=run_id, dispatcher=QueueDispatcher(broker)
+            )
+
+    async def run(self, run_id: uuid.UUID) -> TestRun:
+        """The run as stored now."""
+        async with self.sessions() as session:
+            found = await session.get(TestRun, run_id)
+            assert found is not None
+            return found
+
+    async def events(self, run_id: uuid.UUID) -> list[RunEvent]:
+        """The run's event log in order."""
+        async with self.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(RunEvent).where(RunEvent.test_run_id == run_id).order_by(RunEvent.seq)
+                )
+            )
+
+    async def wait_final(self, run_id: uuid.UUID, *, timeout_s: float = 45) -> TestRun:
+        """The run once it is completed, failed or cancelled (fails the test on timeout)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            run = await self.run(run_id)
+            if run.status in FINAL_RUN_STATUSES:
+                return run
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"run {run_id} did not finish in {timeout_s} s")
+
+
+__all__ = ["PAGES", "Team", "serve_pages", "step"]
