@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from execution.sandboxes.base import SandboxProvider
 from execution.sandboxes.chromium import ensure_chromium
+from execution.sandboxes.e2b import E2BSandboxProvider
 from execution.sandboxes.local import LocalSandboxProvider
 from server.settings import Settings
 
 
 def sandbox_provider(settings: Settings) -> SandboxProvider:
-    """The sandboxes `TESTRUN_SANDBOX` asks for: local Chromium, or E2B."""
+    """The sandboxes `TESTRUN_SANDBOX` asks for: local Chromium, or E2B.
+
+    Without `E2B_API_KEY` the E2B provider still starts; each test case then fails with
+    a message saying the key is missing, which the run shows where people look.
+    """
+    if settings.sandbox == "e2b":
+        key = settings.e2b_api_key.get_secret_value() if settings.e2b_api_key else None
+        return E2BSandboxProvider(api_key=key)
     return LocalSandboxProvider(ensure_chromium(settings.chromium, install=False))

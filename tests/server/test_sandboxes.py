@@ -1,0 +1,32 @@
+"""`TESTRUN_SANDBOX` picks the workers' sandboxes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from pydantic import SecretStr
+
+from execution.sandboxes.base import SandboxSpec, SandboxUnavailable
+from execution.sandboxes.e2b import E2BSandboxProvider
+from execution.sandboxes.local import LocalSandboxProvider
+from server.sandboxes import sandbox_provider
+from server.settings import Settings
+
+
+def test_local_is_the_default() -> None:
+    assert isinstance(sandbox_provider(Settings()), LocalSandboxProvider)
+
+
+def test_e2b_is_chosen_by_the_setting() -> None:
+    chosen = sandbox_provider(Settings(sandbox="e2b", e2b_api_key=SecretStr("e2b_test")))
+
+    assert isinstance(chosen, E2BSandboxProvider)
+
+
+async def test_e2b_without_a_key_fails_each_test_case_saying_so() -> None:
+    provider = sandbox_provider(Settings(sandbox="e2b"))
+
+    with pytest.raises(SandboxUnavailable, match="E2B_API_KEY"):
+        await provider.create(SandboxSpec(run_id=uuid.uuid4(), item_id=uuid.uuid4()))
+    await provider.aclose()
