@@ -114,11 +114,12 @@ async def _visible_text_count(step: StepRun, text: str) -> int:
 
 
 async def assert_text_present(step: StepRun) -> None:
-    """Some visible element's text contains `text` (or `expected_text`).
+    """Some visible element's text contains `text` (or `expected_text`, or `search_text`).
 
     Matching is Playwright's get_by_text: case-insensitive, whitespace normalized.
+    `search_text` is what the recorder's assert_element_visible calls it (runs-execute.md).
     """
-    text = arguments.text(step.arguments, "text", "expected_text")
+    text = arguments.text(step.arguments, "text", "expected_text", "search_text")
     name = _name(step, f"Check that the text '{text}' is on the page")
     step.playwright_code = f"await expect(page.get_by_text({literal(text)}).first).to_be_visible()"
     count = await step.poll(lambda: _visible_text_count(step, text), lambda found: found > 0)

@@ -99,6 +99,16 @@ async def test_text_present_passes_and_fails_with_the_page_text(
     assert failed.checkpoint.actual == {"found": False, "page_text": "Welcome back, Ann"}
 
 
+async def test_text_present_takes_the_recorders_search_text(
+    page: Page, site: str, run: Run
+) -> None:
+    await page.goto(f"{site}/dashboard")
+
+    outcome = await run(action="assert_text_present", search_text="Welcome back")
+
+    assert outcome.status == "passed", outcome.error
+
+
 async def test_text_present_ignores_hidden_text(page: Page, run: Run) -> None:
     await page.set_content("<p hidden>Secret</p><p>Public</p>")
 
