@@ -17,6 +17,8 @@ from models.enums import ItemStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from resolvers.events import append_run_event
 
+# How often an executing item's worker writes that it is alive.
+HEARTBEAT_EVERY = timedelta(seconds=5)
 # An item whose worker has not been heard of for this long is considered lost.
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 # Executions of one item the reaper starts before it gives up and fails the item.
@@ -104,25 +106,35 @@ async def claim_next_items(session: AsyncSession, run: TestRun, *, worker: str) 
 
 
 async def beat(session: AsyncSession, claim: Claim) -> str | None:
-    """Record that the item's worker is alive; the run's status, or None if the claim is void.
+    """The run's status for an executing item, or None if the claim is void.
 
     The claim is void when the item is no longer running under this attempt (the run was
-    stopped, or the reaper handed the item to another execution).
+    stopped, or the reaper handed the item to another execution). Called twice a second
+    to notice a stop; `heartbeat_at` is written only every HEARTBEAT_EVERY of those.
     """
-    status = await session.scalar(
-        update(TestRunItem)
-        .where(
-            TestRunItem.id == claim.item_id,
-            TestRunItem.status == ItemStatus.RUNNING,
-            TestRunItem.attempt == claim.attempt,
+    row = (
+        await session.execute(
+            select(TestRun.status, TestRunItem.heartbeat_at)
+            .join(TestRun, TestRun.id == TestRunItem.test_run_id)
+            .where(
+                TestRunItem.id == claim.item_id,
+                TestRunItem.status == ItemStatus.RUNNING,
+                TestRunItem.attempt == claim.attempt,
+            )
         )
-        .values(heartbeat_at=datetime.now(UTC))
-        .returning(
-            select(TestRun.status).where(TestRun.id == TestRunItem.test_run_id).scalar_subquery()
+    ).one_or_none()
+    if row is None:
+        return None
+    status, heartbeat_at = row
+    now = datetime.now(UTC)
+    if heartbeat_at is None or now - heartbeat_at >= HEARTBEAT_EVERY:
+        await session.execute(
+            update(TestRunItem)
+            .where(TestRunItem.id == claim.item_id, TestRunItem.attempt == claim.attempt)
+            .values(heartbeat_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
-    return None if status is None else str(status)
+    return str(status)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from execution.recording import Sessions
 from execution.replay import ItemPlan, ItemReplay, Script, watch
 from execution.sandboxes.base import SandboxProvider
 from models.database import transaction
-from models.enums import ItemStatus
+from models.enums import ItemStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
 
@@ -66,10 +66,6 @@ class Engine:
             claims = [] if run is None else await claim_next_items(session, run, worker=self.worker)
         if run is None:
             logger.info("run %s is not running; start message dropped", run_id)
-        await self.enqueue(claims)
-
-    async def enqueue(self, claims: Sequence[Claim]) -> None:
-        """One `execute_item` message per claimed item."""
         await enqueue_items(self.broker, claims)
 
     async def execute_item(self, item_id: uuid.UUID, attempt: int) -> None:
@@ -80,7 +76,8 @@ class Engine:
             logger.info("item %s attempt %d is not running; message dropped", item_id, attempt)
             return
         if not plan.steps:
-            await self.enqueue(
+            await enqueue_items(
+                self.broker,
                 await recording.finish_without_result(
                     self.sessions,
                     claim,
@@ -88,7 +85,7 @@ class Engine:
                     status=ItemStatus.NO_RUN,
                     error="The test case has no proven steps",
                     worker=self.worker,
-                )
+                ),
             )
             return
         stop = asyncio.Event()
@@ -106,7 +103,7 @@ class Engine:
         finally:
             stop.set()
             await watcher
-        await self.enqueue(claims)
+        await enqueue_items(self.broker, claims)
 
     async def _beat(self, claim: Claim) -> str | None:
         async with transaction(self.sessions) as session:
@@ -123,7 +120,7 @@ class Engine:
                         TestRunItem.id == claim.item_id,
                         TestRunItem.status == ItemStatus.RUNNING,
                         TestRunItem.attempt == claim.attempt,
-                        TestRun.status == "running",
+                        TestRun.status == RunStatus.RUNNING,
                     )
                 )
             ).one_or_none()

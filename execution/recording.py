@@ -23,13 +23,13 @@ from models.results import (
     ConsoleLog,
     NetworkLog,
     ScriptResult,
-    TestExecutionHistory,
     TestRunResult,
     TestStepResult,
 )
-from models.runs import TestRunItem
+from models.runs import TestRun, TestRunItem
 from resolvers import stats
 from resolvers.events import append_run_event
+from resolvers.results import record_result_outcome
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -271,46 +271,21 @@ async def close_result(
         await session.flush()
         if run is None:
             return True, []
-        session.add(
-            TestExecutionHistory(
-                test_case_id=result.test_case_id,
-                test_run_id=run.id,
-                test_run_result_id=result.id,
-                status=result.status,
-                executed_at=result.started_at or now,
-                duration_ms=result.duration_ms,
-                total_steps=result.total_steps,
-                passed_steps=result.passed_steps,
-                failed_steps=result.failed_steps,
-                pass_rate=result.pass_rate,
-                error_message=result.error_message,
-                run_name=run.run_name,
-                is_scheduled=run.schedule_id is not None,
-            )
-        )
-        await append_run_event(
-            session,
-            run_id=run.id,
-            type="result.submitted",
-            payload={
-                "result_id": str(result.id),
-                "item_id": str(claim.item_id),
-                "status": result.status,
-                "retry_attempt": result.retry_attempt,
-                "iteration_number": result.iteration_number,
-            },
-        )
         item, data_row_count = await stats.read_item(session, run, claim.item_id)
         if item.status in FINAL_ITEM_STATUSES or item.attempt != claim.attempt:
-            return True, []
-        policy = stats.RetryPolicy(run.retry_on_failure, run.retry_count)
-        rollup = stats.roll_up_item(
-            await stats.item_results(session, item.id), policy=policy, data_row_count=data_row_count
+            return True, []  # a stale execution: another one owns the item now
+        item_rollup, run_rollup = await record_result_outcome(
+            session,
+            run,
+            item,
+            result,
+            await stats.item_results(session, item.id),
+            data_row_count=data_row_count,
+            now=now,
         )
-        await stats.save_item(session, run, item, rollup, now)
-        if not rollup.final:
+        if not item_rollup.final:
             return False, []
-        return True, await _next(session, run, worker=worker)
+        return True, await _next(session, run, run_rollup, worker=worker)
 
 
 async def finish_without_result(
@@ -346,11 +321,14 @@ async def finish_without_result(
             type="item.updated",
             payload={"id": str(claim.item_id), "status": status.value, "error_message": error},
         )
-        return await _next(session, run, worker=worker)
+        rollup = await stats.refresh_run(session, run, now)
+        return await _next(session, run, rollup, worker=worker)
 
 
-async def _next(session: AsyncSession, run: Any, *, worker: str) -> list[Claim]:
-    rollup = await stats.refresh_run(session, run, datetime.now(UTC))
+async def _next(
+    session: AsyncSession, run: TestRun, rollup: stats.RunRollup, *, worker: str
+) -> list[Claim]:
+    """The items to start now that one ended, unless that completed the run."""
     if rollup.complete:
         return []
     return await claim_next_items(session, run, worker=worker)

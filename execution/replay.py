@@ -35,7 +35,6 @@ SCRIPT_COMMANDS = {
     "python": ("script.py", "python3 script.py"),
     "shell": ("script.sh", "sh script.sh"),
 }
-SCRIPT_OUTPUT_LIMIT = 64_000
 
 
 def fill_placeholders(value: Any, row: Mapping[str, Any]) -> Any:
@@ -92,13 +91,20 @@ class Capture:
     console: list[dict[str, Any]] = field(default_factory=list)
     network: list[dict[str, Any]] = field(default_factory=list)
     _started: dict[int, float] = field(default_factory=dict)
+    # The event loop keeps only weak references to tasks: hold them until they end.
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     def attach(self, page: Page) -> None:
         """Listen to the page's console and requests."""
         page.on("console", self._on_console)
         page.on("request", self._on_request)
-        page.on("requestfinished", lambda request: asyncio.ensure_future(self._on_done(request)))
-        page.on("requestfailed", lambda request: asyncio.ensure_future(self._on_done(request)))
+        page.on("requestfinished", self._finished)
+        page.on("requestfailed", self._finished)
+
+    def _finished(self, request: Request) -> None:
+        task = asyncio.ensure_future(self._on_done(request))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     def _on_console(self, message: ConsoleMessage) -> None:
         level = {"warning": "warn", "log": "log"}.get(message.type, message.type)
@@ -317,7 +323,8 @@ class ItemReplay:
                 status=status,
                 tally=tally,
                 error_message=failure[1] if failure else ("Stopped" if stopped else None),
-                error_step_number=failure[0] or None if failure else None,
+                # 0 marks a pre-script abort: no step failed
+                error_step_number=(failure[0] or None) if failure else None,
                 error_screenshot_path=failure[2] if failure else None,
                 final_url=final_url,
                 pre_script_aborted=aborted is not None,
@@ -423,8 +430,8 @@ class ItemReplay:
                     "status": "passed" if passed else "failed",
                     "exit_code": outcome.exit_code,
                     "duration_ms": outcome.duration_ms,
-                    "stdout": outcome.stdout[-SCRIPT_OUTPUT_LIMIT:],
-                    "stderr": outcome.stderr[-SCRIPT_OUTPUT_LIMIT:],
+                    "stdout": outcome.stdout,  # the sandbox keeps the last OUTPUT_LIMIT
+                    "stderr": outcome.stderr,
                     "error_message": error,
                     "is_critical": script.is_critical,
                     "executed_at": executed_at,

@@ -280,6 +280,28 @@ async def submit_test_run_result(
     result = _result_row(data, now)
     session.add(result)
     await session.flush()
+    await record_result_outcome(
+        session, run, item, result, [*earlier, result], data_row_count=data_row_count, now=now
+    )
+    return result
+
+
+async def record_result_outcome(
+    session: AsyncSession,
+    run: TestRun,
+    item: TestRunItem,
+    result: TestRunResult,
+    results: Sequence[TestRunResult],
+    *,
+    data_row_count: int,
+    now: datetime,
+) -> tuple[stats.ItemRollup, stats.RunRollup]:
+    """Log a finished result in its test case's history and roll it into its item and run.
+
+    `results` are all of the item's results in submission order, `result` among them; the
+    run is locked and running, the item not final. Client submissions and the engine both
+    end a result through here.
+    """
     session.add(_history_row(result, run, now))
     await session.flush()
     await append_run_event(
@@ -294,10 +316,10 @@ async def submit_test_run_result(
             "iteration_number": result.iteration_number,
         },
     )
-    rollup = stats.roll_up_item([*earlier, result], policy=policy, data_row_count=data_row_count)
+    policy = stats.RetryPolicy(run.retry_on_failure, run.retry_count)
+    rollup = stats.roll_up_item(results, policy=policy, data_row_count=data_row_count)
     await stats.save_item(session, run, item, rollup, now)
-    await stats.refresh_run(session, run, now)
-    return result
+    return rollup, await stats.refresh_run(session, run, now)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from playwright.async_api import BrowserContext
 
 
+# Output kept of a command, per stream (the end, where errors are): enough to debug,
+# bounded for the database row. Every sandbox cuts to it.
+OUTPUT_LIMIT = 64_000
+
+
 class SandboxUnavailable(RuntimeError):
     """A sandbox could not be created; the message tells a tester why (fails that test case)."""
 

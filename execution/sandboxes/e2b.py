@@ -24,7 +24,7 @@ from e2b import (
 from e2b import CommandResult as E2BCommandResult
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
-from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
+from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult, SandboxSpec, SandboxUnavailable
 from execution.sandboxes.chromium import CHROMIUM_ARGS
 
 logger = logging.getLogger(__name__)
@@ -35,8 +35,6 @@ DEFAULT_TEMPLATE = "desktop"
 DEFAULT_LIFETIME_S = 1800
 DEFAULT_START_TIMEOUT_S = 60.0
 
-# Output kept of a command, per stream (as the local sandbox keeps): the end, which says why.
-OUTPUT_LIMIT = 64_000
 
 # The metadata every testrun sandbox carries, for the sweeper and for people in E2B's dashboard.
 RUN_ID_KEY = "testrun_run_id"

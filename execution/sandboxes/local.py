@@ -15,16 +15,13 @@ from typing import TYPE_CHECKING
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
-from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
+from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult, SandboxSpec, SandboxUnavailable
 from execution.sandboxes.chromium import CHROMIUM_ARGS
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
 
 logger = logging.getLogger(__name__)
-
-# Output kept of a script, per stream: enough to debug, bounded for the database row.
-OUTPUT_LIMIT = 64_000
 
 
 class LocalSandbox:
