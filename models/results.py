@@ -98,6 +98,9 @@ class TestRunResult(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     error_step_number: Mapped[int | None]
     error_screenshot_path: Mapped[str | None] = mapped_column(String(500))
+    # Run settings `record_video` / `keep_trace_on_failure`: artifact paths of this result.
+    video_path: Mapped[str | None] = mapped_column(String(500))
+    trace_path: Mapped[str | None] = mapped_column(String(500))
     initial_url: Mapped[str | None] = mapped_column(String(2000))
     final_url: Mapped[str | None] = mapped_column(String(2000))
     results_folder: Mapped[str | None] = mapped_column(String(500))

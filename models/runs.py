@@ -56,6 +56,7 @@ class TestRun(Base):
         CheckConstraint(one_of("executor", Executor), name="executor"),
         CheckConstraint("parallel_count BETWEEN 1 AND 10", name="parallel_count"),
         CheckConstraint("retry_count >= 0", name="retry_count"),
+        CheckConstraint("step_delay_ms BETWEEN 0 AND 60000", name="step_delay_ms"),
         Index("idx_test_runs_project", "project_id"),
         Index("idx_test_runs_status", "status"),
         Index("idx_test_runs_created_at", desc("created_at")),
@@ -105,6 +106,11 @@ class TestRun(Base):
     report_path: Mapped[str | None] = mapped_column(String(500))
     tags: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     notes: Mapped[str | None] = mapped_column(Text)
+    # Artifacts and pacing of server execution (DESIGN "Execution" 4: run settings).
+    screenshot_every_step: Mapped[bool] = flag(False)
+    record_video: Mapped[bool] = flag(False)
+    keep_trace_on_failure: Mapped[bool] = flag(False)
+    step_delay_ms: Mapped[int] = counter(0)
     event_seq: Mapped[int] = counter(0)
     current_item_index: Mapped[int | None]
     created_at: Mapped[datetime] = created_at()
