@@ -26,8 +26,9 @@ from execution.claims import (
 )
 from execution.dispatch import RUNS_QUEUE
 from execution.recording import Sessions
-from execution.replay import ItemPlan, ItemReplay, Script, watch
+from execution.replay import ItemPlan, ItemReplay, watch
 from execution.sandboxes.base import SandboxProvider
+from execution.scripts import LANGUAGES, Script
 from models.database import transaction
 from models.enums import ItemStatus, RunStatus
 from models.runs import TestRun, TestRunItem
@@ -151,6 +152,10 @@ class Engine:
             max_attempt=run.retry_count if run.retry_on_failure else 0,
             viewport=viewport,
             step_timeout_ms=self.step_timeout_ms,
+            screenshot_every_step=run.screenshot_every_step,
+            record_video=run.record_video,
+            keep_trace_on_failure=run.keep_trace_on_failure,
+            step_delay_ms=run.step_delay_ms,
         )
 
 
@@ -217,5 +222,5 @@ def _scripts(found: dict[uuid.UUID, TestScript], ids: list[uuid.UUID] | None) ->
             timeout_seconds=script.timeout_seconds,
         )
         for script in (found.get(uuid.UUID(str(id_))) for id_ in ids or [])
-        if script is not None and script.language in ("python", "shell")
+        if script is not None and script.language in LANGUAGES
     ]

@@ -233,6 +233,8 @@ class ResultEnd:
     final_url: str | None = None
     initial_url: str | None = None
     pre_script_aborted: bool = False
+    video_path: str | None = None
+    trace_path: str | None = None
 
 
 async def close_result(
@@ -264,6 +266,8 @@ async def close_result(
             "final_url": end.final_url,
             "initial_url": end.initial_url,
             "pre_script_aborted": end.pre_script_aborted,
+            "video_path": end.video_path,
+            "trace_path": end.trace_path,
         }
         for name, value in values.items():
             setattr(result, name, value)

@@ -18,6 +18,7 @@ from execution import recording
 from execution.claims import Claim
 from execution.recording import ResultEnd, ResultStart, ResultTally, Sessions
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
+from execution.scripts import Script, run_script
 from execution.steps import execute_step
 from execution.steps.base import StepContext, StepOutcome
 from models.enums import ResultStatus
@@ -30,11 +31,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-# How a script of each language is written to a file and run inside the sandbox.
-SCRIPT_COMMANDS = {
-    "python": ("script.py", "python3 script.py"),
-    "shell": ("script.sh", "sh script.sh"),
-}
 
 
 def fill_placeholders(value: Any, row: Mapping[str, Any]) -> Any:
@@ -52,16 +48,12 @@ def fill_placeholders(value: Any, row: Mapping[str, Any]) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class Script:
-    """A pre- or post-execution script of the test case."""
+class Failure:
+    """Why a result failed: the step (0 when a pre-script aborted), message and screenshot."""
 
-    id: uuid.UUID
-    name: str
-    script_type: str
-    language: str
-    code: str
-    is_critical: bool
-    timeout_seconds: int
+    step_number: int
+    message: str
+    screenshot: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +73,7 @@ class ItemPlan:
     screenshot_every_step: bool = False
     record_video: bool = False
     keep_trace_on_failure: bool = False
+    step_delay_ms: int = 0
 
 
 @dataclass  # no slots: Playwright keeps its handler wrappers on the bound methods' owner
@@ -272,44 +265,26 @@ class ItemReplay:
         result_id = await self._open(attempt, iteration, row)
         tally = ResultTally(len(self.plan.steps))
         folder = self._folder() / str(result_id)
-        aborted = await self._scripts(sandbox, result_id, self.plan.pre_scripts, tally)
         page = await sandbox.context.new_page()
         capture = Capture()
         capture.attach(page)
-        failure: tuple[int, str, str | None] | None = None  # step number, message, screenshot
+        tracing = await self._start_trace(sandbox)
+        failure: Failure | None = None
         played = 0
+        aborted = await self._scripts(sandbox, page, result_id, self.plan.pre_scripts, tally)
         if aborted is not None:
-            failure = (0, aborted, None)
+            failure = Failure(0, aborted)
         else:
-            for position, step in enumerate(self.plan.steps):
-                if self.stop.is_set():
-                    break
-                capture.step_index = position
-                arguments = fill_placeholders(step["arguments"], row or {})
-                started = datetime.now(UTC)
-                outcome = await execute_step(
-                    StepContext(page=page, timeout_ms=self.plan.step_timeout_ms, stop=self.stop),
-                    arguments,
-                )
-                played = position + 1
-                screenshot = None
-                if outcome.status == "failed" or self.plan.screenshot_every_step:
-                    screenshot = await self._screenshot(page, folder, step["step_number"])
-                await self._record(
-                    result_id, step, arguments, outcome, started, screenshot, capture
-                )
-                self._count(tally, outcome)
-                if outcome.status == "failed":
-                    if not outcome.stopped:
-                        failure = (step["step_number"], outcome.error or "Step failed", screenshot)
-                    break
+            failure, played = await self._steps(page, result_id, row or {}, folder, tally, capture)
         remaining = self._skipped(played)
         tally.skipped_steps += len(remaining)
         await recording.record_skipped_steps(self.sessions, result_id, remaining)
-        await self._scripts(sandbox, result_id, self.plan.post_scripts, tally)
+        await self._scripts(sandbox, page, result_id, self.plan.post_scripts, tally)
         final_url = page.url if not page.is_closed() else None
-        with contextlib.suppress(Exception):
-            await page.close()
+        trace = (
+            await self._stop_trace(sandbox, folder, keep=failure is not None) if tracing else None
+        )
+        video = await self._close_page(page, folder)
         stopped = self.stop.is_set() and failure is None
         if failure is not None:
             status = ResultStatus.FAILED
@@ -322,14 +297,95 @@ class ItemReplay:
             ResultEnd(
                 status=status,
                 tally=tally,
-                error_message=failure[1] if failure else ("Stopped" if stopped else None),
+                error_message=failure.message if failure else ("Stopped" if stopped else None),
                 # 0 marks a pre-script abort: no step failed
-                error_step_number=(failure[0] or None) if failure else None,
-                error_screenshot_path=failure[2] if failure else None,
+                error_step_number=(failure.step_number or None) if failure else None,
+                error_screenshot_path=failure.screenshot if failure else None,
                 final_url=final_url,
                 pre_script_aborted=aborted is not None,
+                video_path=video,
+                trace_path=trace,
             ),
         )
+
+    async def _steps(
+        self,
+        page: Page,
+        result_id: uuid.UUID,
+        row: Mapping[str, Any],
+        folder: Path,
+        tally: ResultTally,
+        capture: Capture,
+    ) -> tuple[Failure | None, int]:
+        """Play the steps in order until one fails or the run stops: the failure, steps played."""
+        played = 0
+        for position, step in enumerate(self.plan.steps):
+            if position and self.plan.step_delay_ms:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), self.plan.step_delay_ms / 1000)
+            if self.stop.is_set():
+                break
+            capture.step_index = position
+            arguments = fill_placeholders(step["arguments"], row)
+            started = datetime.now(UTC)
+            outcome = await execute_step(
+                StepContext(page=page, timeout_ms=self.plan.step_timeout_ms, stop=self.stop),
+                arguments,
+            )
+            played = position + 1
+            screenshot = None
+            if outcome.status == "failed" or self.plan.screenshot_every_step:
+                screenshot = await self._screenshot(page, folder, step["step_number"])
+            await self._record(result_id, step, arguments, outcome, started, screenshot, capture)
+            self._count(tally, outcome)
+            if outcome.status == "failed":
+                if outcome.stopped:
+                    return None, played
+                return Failure(
+                    step["step_number"], outcome.error or "Step failed", screenshot
+                ), played
+        return None, played
+
+    async def _start_trace(self, sandbox: Sandbox) -> bool:
+        """Trace the result when the run keeps traces of failures; whether tracing started."""
+        if not self.plan.keep_trace_on_failure:
+            return False
+        try:
+            await sandbox.context.tracing.start(screenshots=True, snapshots=True)
+        except Exception as error:  # no trace is no reason to fail the test case
+            logger.warning("could not start a trace: %s", error)
+            return False
+        return True
+
+    async def _stop_trace(self, sandbox: Sandbox, folder: Path, *, keep: bool) -> str | None:
+        """End the trace; written under `folder` when `keep`, else thrown away."""
+        path = folder / "trace.zip"
+        try:
+            if keep:
+                folder.mkdir(parents=True, exist_ok=True)
+                await sandbox.context.tracing.stop(path=path)
+                return str(path.relative_to(self.artifacts))
+            await sandbox.context.tracing.stop()
+        except Exception as error:
+            logger.warning("could not save the trace: %s", error)
+        return None
+
+    async def _close_page(self, page: Page, folder: Path) -> str | None:
+        """Close the page; its video (when recorded) moves to `folder`, its path is returned."""
+        with contextlib.suppress(Exception):  # a crashed page is closed already
+            await page.close()
+        video = page.video
+        if video is None:
+            return None
+        path = folder / "video.webm"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            await video.save_as(path)
+            await video.delete()
+        except Exception as error:
+            logger.warning("could not save the video: %s", error)
+            return None
+        return str(path.relative_to(self.artifacts))
 
     @staticmethod
     def _count(tally: ResultTally, outcome: StepOutcome) -> None:
@@ -403,15 +459,17 @@ class ItemReplay:
         )
 
     async def _scripts(
-        self, sandbox: Sandbox, result_id: uuid.UUID, scripts: Sequence[Script], tally: ResultTally
+        self,
+        sandbox: Sandbox,
+        page: Page,
+        result_id: uuid.UUID,
+        scripts: Sequence[Script],
+        tally: ResultTally,
     ) -> str | None:
         """Run scripts in order; the message of a critical one that failed (which aborts)."""
         for script in scripts:
-            file_name, command = SCRIPT_COMMANDS[script.language]
             executed_at = datetime.now(UTC)
-            outcome = await sandbox.run_command(
-                command, timeout_s=script.timeout_seconds, files={file_name: script.code}
-            )
+            outcome = await run_script(sandbox, page, script)
             passed = outcome.exit_code == 0
             error = None
             if outcome.timed_out:

@@ -40,6 +40,7 @@ def _between(low: int, high: int) -> AfterValidator:
 Browser = Literal["chromium", "firefox", "webkit"]
 ParallelCount = Annotated[int, _between(1, 10)]
 RetryCount = Annotated[int, _between(0, 10)]
+StepDelay = Annotated[int, _between(0, 60_000)]
 
 
 class RunEnvironment(Input):
@@ -72,6 +73,10 @@ class TestRunUpdate(RunEnvironment):
     notes: Text | None = None
     scheduled_at: AwareDatetime | None = None
     executor: Executor | None = None
+    screenshot_every_step: bool | None = None
+    record_video: bool | None = None
+    keep_trace_on_failure: bool | None = None
+    step_delay_ms: StepDelay | None = None
 
     _not_null = field_validator(
         "run_name",
@@ -80,6 +85,10 @@ class TestRunUpdate(RunEnvironment):
         "retry_on_failure",
         "retry_count",
         "executor",
+        "screenshot_every_step",
+        "record_video",
+        "keep_trace_on_failure",
+        "step_delay_ms",
         mode="before",
     )(not_null)
 

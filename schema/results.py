@@ -75,6 +75,12 @@ class TestRunResult:
     error_message: str | None = strawberry.field(description="Why it failed.")
     error_step_number: int | None = strawberry.field(description="Step that failed.")
     error_screenshot_path: str | None = strawberry.field(description="Screenshot at failure.")
+    video_path: str | None = strawberry.field(
+        description="Video of the result (WebM), when the run records video."
+    )
+    trace_path: str | None = strawberry.field(
+        description="Playwright trace (zip) of a failed result, when the run keeps traces."
+    )
     initial_url: str | None = strawberry.field(description="URL it started on.")
     final_url: str | None = strawberry.field(description="URL it ended on.")
     results_folder: str | None = strawberry.field(description="Where its artifacts are.")

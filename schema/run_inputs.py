@@ -79,6 +79,21 @@ class TestRunUpdateInput(StartTestRunInput):
     executor: enums.Executor | None = strawberry.field(
         default=strawberry.UNSET, description="Who executes it (default SERVER)."
     )
+    screenshot_every_step: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Keep a screenshot after every step, not only the failing one.",
+    )
+    record_video: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Record a video of every result (WebM)."
+    )
+    keep_trace_on_failure: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Keep a Playwright trace (`playwright show-trace`) of failed results.",
+    )
+    step_delay_ms: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Pause between steps in milliseconds (0-60000, default 0), for slow pages.",
+    )
 
 
 @strawberry.input(description="A new run; `testCaseIds` become its items in that order.")

@@ -71,6 +71,14 @@ class TestRun:
     report_path: str | None = strawberry.field(description="Its HTML report, once written.")
     tags: list[str] | None = strawberry.field(description="Free labels.")
     notes: str | None = strawberry.field(description="Free notes.")
+    screenshot_every_step: bool = strawberry.field(
+        description="Whether a screenshot is kept after every step."
+    )
+    record_video: bool = strawberry.field(description="Whether every result is recorded on video.")
+    keep_trace_on_failure: bool = strawberry.field(
+        description="Whether failed results keep a Playwright trace."
+    )
+    step_delay_ms: int = strawberry.field(description="Pause between steps in milliseconds.")
     event_seq: int = strawberry.field(description="`seq` of its latest event (testRunEvents).")
     current_item_index: int | None = strawberry.field(
         description="Position of the item executing now, while running."
@@ -129,6 +137,10 @@ class TestRun:
             report_path=row.report_path,
             tags=row.tags,
             notes=row.notes,
+            screenshot_every_step=row.screenshot_every_step,
+            record_video=row.record_video,
+            keep_trace_on_failure=row.keep_trace_on_failure,
+            step_delay_ms=row.step_delay_ms,
             event_seq=row.event_seq,
             current_item_index=row.current_item_index,
             created_at=row.created_at,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -202,3 +204,52 @@ def _revision(executable: Path) -> int:
 
 def _is_executable_file(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
+
+
+def playwright_ffmpeg(environ: Mapping[str, str] | None = None) -> Path:
+    """Where Playwright's driver looks for the ffmpeg it records videos with."""
+    browsers_json = Path(playwright.__file__).parent / "driver" / "package" / "browsers.json"
+    descriptors = json.loads(browsers_json.read_text())["browsers"]
+    revision = next(entry["revision"] for entry in descriptors if entry["name"] == "ffmpeg")
+    return playwright_browsers_dir(environ) / f"ffmpeg-{revision}" / "ffmpeg-linux"
+
+
+def ensure_video_encoder(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The ffmpeg Playwright records videos with; linked in from a pip or system one if missing.
+
+    Playwright downloads its own ffmpeg build, which closed networks cannot reach. Any ffmpeg
+    with the libvpx VP8 encoder works in its place: imageio-ffmpeg's static build (a
+    dependency) or the system's. Linux only, as Playwright's Linux file name says.
+
+    Returns:
+        The ffmpeg Playwright will use, or None when there is none (videos then fail).
+    """
+    target = playwright_ffmpeg(environ)
+    if _is_executable_file(target):
+        return target
+    if not sys.platform.startswith("linux"):
+        logger.warning("no Playwright ffmpeg: runs that record video will fail")
+        return None
+    source = _pip_ffmpeg() or shutil.which("ffmpeg")
+    if source is None:
+        logger.warning("no ffmpeg found for Playwright: runs that record video will fail")
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    link = target.with_name(f".{target.name}.{os.getpid()}")
+    link.unlink(missing_ok=True)
+    link.symlink_to(source)
+    link.replace(target)  # atomic: a worker starting beside us never sees half a link
+    logger.info("videos are encoded with %s", source)
+    return target
+
+
+def _pip_ffmpeg() -> str | None:
+    try:
+        import imageio_ffmpeg  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        path: str = imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError:  # a wheel without a binary for this platform
+        return None
+    return path

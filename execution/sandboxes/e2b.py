@@ -25,7 +25,7 @@ from e2b import CommandResult as E2BCommandResult
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
 from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult, SandboxSpec, SandboxUnavailable
-from execution.sandboxes.chromium import CHROMIUM_ARGS
+from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_video_encoder
 
 logger = logging.getLogger(__name__)
 
@@ -307,6 +307,7 @@ class E2BSandbox:
         if spec.viewport_width and spec.viewport_height:
             options["viewport"] = {"width": spec.viewport_width, "height": spec.viewport_height}
         if spec.video_dir is not None:
+            ensure_video_encoder()  # Playwright encodes the video here, on the worker
             options["record_video_dir"] = spec.video_dir
         self._context = await self._browser.new_context(**options)
         self._vnc_url = (

@@ -16,7 +16,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
 from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult, SandboxSpec, SandboxUnavailable
-from execution.sandboxes.chromium import CHROMIUM_ARGS
+from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_video_encoder
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
@@ -121,6 +121,8 @@ class LocalSandboxProvider:
                 f"Could not start Chromium ({self._executable}): {first_line}"
             ) from error
         try:
+            if spec.video_dir is not None:
+                ensure_video_encoder()
             viewport = None
             if spec.viewport_width and spec.viewport_height:
                 viewport = {"width": spec.viewport_width, "height": spec.viewport_height}

@@ -17,12 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from execution.actors import register_actors
 from execution.dispatch import QueueDispatcher
-from models.database import transaction
+from execution.engine import Engine
+from execution.sandboxes.chromium import find_chromium
+from execution.sandboxes.local import LocalSandboxProvider
+from models.database import create_engine, create_session_factory, transaction
 from models.enums import FINAL_RUN_STATUSES, Role
 from models.runs import RunEvent, TestRun
 from models.tenancy import Project, User
@@ -155,3 +161,46 @@ class Team:
 
 
 __all__ = ["PAGES", "Team", "serve_pages", "step"]
+
+
+def start_engine(
+    url: str, broker: StubBroker, artifacts: Path, *, chromium: Path | None = None
+) -> tuple[Engine, dramatiq.Worker]:
+    # The actors run on Dramatiq's event loop thread: the engine gets its own connections.
+    database = create_engine(url, pool_size=4)
+    engine = Engine(
+        sessions=create_session_factory(database),
+        provider=LocalSandboxProvider(chromium or find_chromium(None)),
+        broker=broker,
+        artifacts=artifacts,
+        step_timeout_ms=5_000,
+    )
+    register_actors(broker, engine)
+    worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=4)
+    worker.start()
+    return engine, worker
+
+
+def stop_engine(engine: Engine, worker: dramatiq.Worker) -> None:
+    # Browsers and connections are freed on the loop that made them, before it stops.
+    loop = get_event_loop_thread()
+    assert loop is not None
+    loop.run_coroutine(engine.provider.aclose())
+    loop.run_coroutine(engine.sessions.kw["bind"].dispose())
+    worker.stop()
+
+
+def login_steps(site: str, *, expect: str = "/dashboard", email: str = "a@example.com") -> list:
+    return [
+        step(1, "navigate_to", url=f"{site}/login.html"),
+        step(2, "input_text", index=0, text=email),
+        step(3, "click_element", index=1),
+        step(4, "assert_url_contains", expected_text=expect, assertion_description="Logged in"),
+        step(5, "assert_text_present", text="Welcome"),
+    ]
+
+
+async def rows(team: Team, model: type, **where: object) -> list:
+    async with team.sessions() as session:
+        statement = select(model).filter_by(**where)
+        return list(await session.scalars(statement))

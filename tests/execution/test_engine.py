@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import dramatiq
-import pytest
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.stub import StubBroker
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from execution.actors import register_actors
 from execution.claims import Claim
 from execution.engine import Engine, enqueue_items, reap
-from execution.sandboxes.chromium import find_chromium
-from execution.sandboxes.local import LocalSandboxProvider
-from models.database import create_engine, create_session_factory, transaction
+from models.database import transaction
 from models.results import (
     CheckpointResult,
     ConsoleLog,
@@ -31,80 +25,14 @@ from models.results import (
 )
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestScript
-from tests.execution.engine_harness import Team, serve_pages, step
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[str]:
-    root = tmp_path / "site"
-    root.mkdir()
-    with serve_pages(root) as url:
-        yield url
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    return tmp_path / "artifacts"
-
-
-def start_engine(
-    url: str, broker: StubBroker, artifacts: Path, *, chromium: Path | None = None
-) -> tuple[Engine, dramatiq.Worker]:
-    # The actors run on Dramatiq's event loop thread: the engine gets its own connections.
-    database = create_engine(url, pool_size=4)
-    engine = Engine(
-        sessions=create_session_factory(database),
-        provider=LocalSandboxProvider(chromium or find_chromium(None)),
-        broker=broker,
-        artifacts=artifacts,
-        step_timeout_ms=5_000,
-    )
-    register_actors(broker, engine)
-    worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=4)
-    worker.start()
-    return engine, worker
-
-
-def stop_engine(engine: Engine, worker: dramatiq.Worker) -> None:
-    # Browsers and connections are freed on the loop that made them, before it stops.
-    loop = get_event_loop_thread()
-    assert loop is not None
-    loop.run_coroutine(engine.provider.aclose())
-    loop.run_coroutine(engine.sessions.kw["bind"].dispose())
-    worker.stop()
-
-
-@pytest.fixture
-def running_engine(
-    migrated_database_url: str,
-    committing_session_factory: async_sessionmaker[AsyncSession],
-    stub_broker: StubBroker,
-    artifacts: Path,
-) -> Iterator[Engine]:
-    found, worker = start_engine(migrated_database_url, stub_broker, artifacts)
-    yield found
-    stop_engine(found, worker)
-
-
-@pytest.fixture
-async def team(committing_session_factory: async_sessionmaker[AsyncSession]) -> Team:
-    return await Team.create(committing_session_factory)
-
-
-def login_steps(site: str, *, expect: str = "/dashboard", email: str = "a@example.com") -> list:
-    return [
-        step(1, "navigate_to", url=f"{site}/login.html"),
-        step(2, "input_text", index=0, text=email),
-        step(3, "click_element", index=1),
-        step(4, "assert_url_contains", expected_text=expect, assertion_description="Logged in"),
-        step(5, "assert_text_present", text="Welcome"),
-    ]
-
-
-async def rows(team: Team, model: type, **where: object) -> list:
-    async with team.sessions() as session:
-        statement = select(model).filter_by(**where)
-        return list(await session.scalars(statement))
+from tests.execution.engine_harness import (
+    Team,
+    login_steps,
+    rows,
+    start_engine,
+    step,
+    stop_engine,
+)
 
 
 async def test_a_run_replays_each_test_case_and_completes_with_its_counts(

@@ -26,7 +26,7 @@ fragment Run on TestRun {
   parallelEnabled parallelCount retryOnFailure retryCount browserName browserVersion
   osName osVersion viewportWidth viewportHeight scheduledAt startedAt completedAt
   currentItemIndex eventSeq createdBy projectId scheduleId createdAt updatedAt
-  resultsFolder reportPath
+  resultsFolder reportPath screenshotEveryStep recordVideo keepTraceOnFailure stepDelayMs
   items { id executionOrder status testCaseId testCase { id name } }
 }
 """

@@ -67,6 +67,10 @@ async def test_create_then_read_a_run(
         "notes": "Daily smoke test",
         "scheduledAt": "2030-01-17T10:00:00+02:00",
         "executor": "CLIENT",
+        "screenshotEveryStep": True,
+        "recordVideo": True,
+        "keepTraceOnFailure": True,
+        "stepDelayMs": 250,
     }
 
     created = await create_run(client, editor, **fields)
@@ -83,6 +87,8 @@ async def test_create_then_read_a_run(
     assert await event_types(session, created["id"]) == ["run.created"]
     second = await create_run(client, editor)
     assert (second["runNumber"], second["executor"], second["parallelCount"]) == (2, "SERVER", 1)
+    artifacts = ("screenshotEveryStep", "recordVideo", "keepTraceOnFailure", "stepDelayMs")
+    assert [second[name] for name in artifacts] == [False, False, False, 0]
 
 
 async def test_create_with_test_cases_adds_them_in_order(
@@ -265,6 +271,12 @@ async def test_validation_names_every_field(client: httpx.AsyncClient, editor: C
         ({"scheduledAt": "2030-01-01T10:00:00"}, ["scheduledAt"]),
         ({"testCaseIds": [str(uuid.uuid4())] * 1001}, ["testCaseIds"]),
         ({"tags": [""]}, ["tags.0"]),
+        ({"stepDelayMs": -1}, ["stepDelayMs"]),
+        ({"stepDelayMs": 60_001}, ["stepDelayMs"]),
+        (
+            {"recordVideo": None, "screenshotEveryStep": None},
+            ["recordVideo", "screenshotEveryStep"],
+        ),
     ]
     for fields, expected in cases:
         found = error(await gql(client, editor, CREATE, input={"runName": "x", **fields}))
