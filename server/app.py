@@ -19,6 +19,7 @@ from schema import schema
 from schema.context import Context
 from server.auth import BearerAuthMiddleware
 from server.health import healthz, readyz
+from server.live_view import live_page, live_stream
 from server.services import Services
 from server.settings import Settings, get_settings
 
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
+            Route("/live/{item_id}", live_page, methods=["GET"]),
+            Route("/live/{item_id}/stream", live_stream, methods=["GET"]),
         ],
         middleware=[Middleware(BearerAuthMiddleware)],
         lifespan=lifespan,

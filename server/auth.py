@@ -14,6 +14,8 @@ from resolvers.tokens import authenticate_token
 from server.services import Services
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+# Paths whose URLs carry their own signature (they open from links and <img> tags).
+SIGNED_PREFIXES = ("/live/",)
 
 
 def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:
@@ -57,7 +59,8 @@ class BearerAuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate HTTP requests, then pass them on."""
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        path = scope["path"]
+        if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith(SIGNED_PREFIXES):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

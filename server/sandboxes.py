@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from execution.live_view import LiveViewConfig
 from execution.sandboxes.base import SandboxProvider
 from execution.sandboxes.chromium import ensure_chromium
 from execution.sandboxes.e2b import E2BSandboxProvider
@@ -18,4 +19,13 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
     if settings.sandbox == "e2b":
         key = settings.e2b_api_key.get_secret_value() if settings.e2b_api_key else None
         return E2BSandboxProvider(api_key=key)
-    return LocalSandboxProvider(ensure_chromium(settings.chromium, install=False))
+    live_view = None
+    if settings.redis_url:
+        live_view = LiveViewConfig(
+            redis_url=settings.redis_url,
+            base_url=settings.base_url,
+            secret=settings.secret_key.get_secret_value(),
+        )
+    return LocalSandboxProvider(
+        ensure_chromium(settings.chromium, install=False), live_view=live_view
+    )

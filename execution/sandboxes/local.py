@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
+from redis.asyncio import Redis
 
+from execution.live_view import LiveViewConfig, ScreencastRelay
 from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult, SandboxSpec, SandboxUnavailable
 from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_video_encoder
 
@@ -28,18 +30,25 @@ class LocalSandbox:
     """One Chromium process and a scratch directory for the test case's scripts."""
 
     def __init__(
-        self, browser: Browser, context: BrowserContext, workdir: Path, vnc_url: str | None
+        self,
+        browser: Browser,
+        context: BrowserContext,
+        workdir: Path,
+        *,
+        vnc_url: str | None = None,
+        relay: ScreencastRelay | None = None,
     ) -> None:
         """Wrap a launched browser; `close()` ends it and removes the directory."""
         self._browser = browser
         self._context = context
         self._workdir = workdir
         self._vnc_url = vnc_url
+        self._relay = relay
         self._closed = False
 
     @property
     def vnc_url(self) -> str | None:
-        """The api's live view of this test case (see `live_view_url`)."""
+        """The api's live view of this test case (see `execution.live_view`)."""
         return self._vnc_url
 
     @property
@@ -84,6 +93,8 @@ class LocalSandbox:
         if self._closed:
             return
         self._closed = True
+        if self._relay is not None:
+            await self._relay.close()
         for step in (self._context.close, self._browser.close):
             try:
                 await step()
@@ -95,10 +106,11 @@ class LocalSandbox:
 class LocalSandboxProvider:
     """Launches one Chromium per sandbox through a Playwright driver shared by the process."""
 
-    def __init__(self, executable: Path, *, live_view_url: str | None = None) -> None:
-        """Use the Chromium at `executable`; `live_view_url` is formatted with `item_id`."""
+    def __init__(self, executable: Path, *, live_view: LiveViewConfig | None = None) -> None:
+        """Use the Chromium at `executable`; with `live_view`, pages can be watched live."""
         self._executable = executable
-        self._live_view_url = live_view_url
+        self._live_view = live_view
+        self._redis: Redis | None = None
         self._playwright: Playwright | None = None
         self._lock = asyncio.Lock()
 
@@ -134,11 +146,21 @@ class LocalSandboxProvider:
             await browser.close()
             raise SandboxUnavailable(f"Could not open a browser context: {error}") from error
         workdir = Path(tempfile.mkdtemp(prefix=f"testrun-{spec.item_id}-"))
-        vnc_url = self._live_view_url.format(item_id=spec.item_id) if self._live_view_url else None
-        return LocalSandbox(browser, context, workdir, vnc_url)
+        if self._live_view is None:
+            return LocalSandbox(browser, context, workdir)
+        if self._redis is None:  # made here, on the loop the sandboxes run on
+            self._redis = Redis.from_url(self._live_view.redis_url)
+        relay = ScreencastRelay(self._redis, spec.item_id, context)
+        relay.start()
+        return LocalSandbox(
+            browser, context, workdir, vnc_url=self._live_view.url(spec.item_id), relay=relay
+        )
 
     async def aclose(self) -> None:
-        """Stop the Playwright driver."""
+        """Stop the Playwright driver and the live view's Redis client."""
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
         async with self._lock:
             if self._playwright is not None:
                 await self._playwright.stop()

@@ -1,0 +1,110 @@
+"""The local sandbox's live view: a real Chromium casting through Redis to the api's stream."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+
+from execution.live_view import LiveViewConfig, watched_key
+from execution.sandboxes.base import SandboxSpec
+from execution.sandboxes.chromium import find_chromium
+from execution.sandboxes.local import LocalSandbox, LocalSandboxProvider
+from server.embedded import free_port
+from server.settings import Settings
+
+JPEG_START = b"\xff\xd8"
+# A page that keeps painting, as pages under test do while steps play.
+TICKING = """<h1 id="clock">0</h1>
+<script>let n = 0; setInterval(() => { clock.textContent = ++n; }, 50);</script>"""
+
+
+@pytest.fixture
+async def api_url(app: Starlette) -> AsyncIterator[str]:
+    """The app served by uvicorn on a real socket (streams need one)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await serving
+
+
+@pytest.fixture
+async def sandbox(settings: Settings, redis_url: str, api_url: str) -> AsyncIterator[LocalSandbox]:
+    config = LiveViewConfig(
+        redis_url=redis_url, base_url=api_url, secret=settings.secret_key.get_secret_value()
+    )
+    chromium = find_chromium(None)
+    assert chromium is not None
+    provider = LocalSandboxProvider(chromium, live_view=config)
+    created = await provider.create(SandboxSpec(run_id=uuid.uuid4(), item_id=uuid.uuid4()))
+    yield created
+    await created.close()
+    await provider.aclose()
+
+
+async def first_frame(http: httpx.AsyncClient, url: str) -> tuple[str, bytes]:
+    """The content type of the stream at `url` and its first JPEG."""
+    async with http.stream("GET", url) as response:
+        assert response.status_code == 200
+        received = b""
+        async for chunk in response.aiter_bytes():
+            received += chunk
+            head, _, rest = received.partition(b"\r\n\r\n")
+            if rest and b"Content-Length:" in head:
+                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                if len(rest) >= length:
+                    return response.headers["content-type"], rest[:length]
+    raise AssertionError("the stream ended without a frame")
+
+
+async def test_the_vnc_url_streams_the_page_while_it_is_watched(
+    sandbox: LocalSandbox, redis: Redis
+) -> None:
+    page = await sandbox.context.new_page()
+    await page.set_content(TICKING)
+    assert sandbox.vnc_url is not None
+    item_id = uuid.UUID(sandbox.vnc_url.split("/live/")[1].split("?")[0])
+    assert not await redis.exists(watched_key(item_id))  # nobody watches: nothing is cast
+
+    async with httpx.AsyncClient(timeout=30) as http:  # no token: the URL is signed
+        viewer = await http.get(sandbox.vnc_url)
+        assert viewer.status_code == 200
+        stream_path = viewer.text.split('src="')[1].split('"')[0]
+        assert stream_path.startswith(f"/live/{item_id}/stream?sig=")
+        content_type, jpeg = await asyncio.wait_for(
+            first_frame(http, sandbox.vnc_url.split("/live/")[0] + stream_path), 30
+        )
+
+    assert content_type == "multipart/x-mixed-replace; boundary=frame"
+    assert jpeg.startswith(JPEG_START) and len(jpeg) > 500
+    assert await redis.exists(watched_key(item_id))
+
+
+async def test_a_live_view_url_without_its_signature_is_not_found(
+    sandbox: LocalSandbox, api_url: str
+) -> None:
+    assert sandbox.vnc_url is not None
+    item = sandbox.vnc_url.split("/live/")[1].split("?")[0]
+    other = uuid.uuid4()
+    async with httpx.AsyncClient() as http:
+        for path in (
+            f"/live/{item}",
+            f"/live/{item}?sig=0000",
+            f"/live/{item}/stream?sig=0000",
+            # a signature is only good for the item it was made for
+            f"/live/{other}?{sandbox.vnc_url.split('?')[1]}",
+            "/live/not-a-uuid?sig=0000",
+        ):
+            response = await http.get(api_url + path)
+            assert response.status_code == 404, path
+            assert response.json()["detail"].startswith("Live view not found: "), path
