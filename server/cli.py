@@ -99,6 +99,7 @@ def scheduler() -> None:
     from execution.broker import create_broker
     from execution.scheduler import reaper, run_scheduler
     from models.database import create_engine, create_session_factory
+    from server.sandboxes import sandbox_jobs
 
     database_url = _require("require_database_url")
     broker = create_broker(_require("require_redis_url"))
@@ -110,7 +111,11 @@ def scheduler() -> None:
             loop.add_signal_handler(sig, stop.set)
         engine = create_engine(database_url, pool_size=2)
         try:
-            await run_scheduler(create_session_factory(engine), stop=stop, jobs=[reaper(broker)])
+            await run_scheduler(
+                create_session_factory(engine),
+                stop=stop,
+                jobs=[reaper(broker), *sandbox_jobs(_settings())],
+            )
         finally:
             await engine.dispose()
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from execution.live_view import LiveViewConfig
 from execution.sandboxes.base import SandboxProvider
 from execution.sandboxes.chromium import ensure_chromium
-from execution.sandboxes.e2b import E2BSandboxProvider
+from execution.sandboxes.e2b import E2BSandboxProvider, deployment_metadata
+from execution.sandboxes.e2b_sweeper import sweeper_job
 from execution.sandboxes.local import LocalSandboxProvider
 from server.settings import Settings
+
+SandboxJob = Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]]
+
+
+def _e2b_key(settings: Settings) -> str | None:
+    return settings.e2b_api_key.get_secret_value() if settings.e2b_api_key else None
 
 
 def sandbox_provider(settings: Settings) -> SandboxProvider:
@@ -17,8 +28,12 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
     a message saying the key is missing, which the run shows where people look.
     """
     if settings.sandbox == "e2b":
-        key = settings.e2b_api_key.get_secret_value() if settings.e2b_api_key else None
-        return E2BSandboxProvider(api_key=key)
+        return E2BSandboxProvider(
+            api_key=_e2b_key(settings),
+            domain=settings.e2b_domain,
+            template=settings.e2b_template,
+            metadata=deployment_metadata(settings.e2b_deployment),
+        )
     live_view = None
     if settings.redis_url:
         live_view = LiveViewConfig(
@@ -29,3 +44,17 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
     return LocalSandboxProvider(
         ensure_chromium(settings.chromium, install=False), live_view=live_view
     )
+
+
+def sandbox_jobs(settings: Settings) -> list[SandboxJob]:
+    """The scheduler's periodic work for the sandboxes: sweeping leaked E2B ones."""
+    key = _e2b_key(settings)
+    if settings.sandbox != "e2b" or not key:
+        return []
+    job = sweeper_job(
+        api_key=key,
+        every_s=settings.e2b_sweep_every_s,
+        metadata=deployment_metadata(settings.e2b_deployment),
+        domain=settings.e2b_domain,
+    )
+    return [job]

@@ -32,6 +32,25 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("E2B_API_KEY"),
         description="E2B API key, needed when TESTRUN_SANDBOX=e2b.",
     )
+    e2b_domain: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("E2B_DOMAIN"),
+        description="E2B's domain, for self-hosted E2B (default: e2b.app).",
+    )
+    e2b_template: str = Field(
+        default="desktop", description="E2B template with a desktop, Chrome and noVNC."
+    )
+    e2b_deployment: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "Tags this deployment's E2B sandboxes, so its sweeper only kills its own "
+            "when several deployments share one E2B team."
+        ),
+    )
+    e2b_sweep_every_s: float = Field(
+        default=60.0, gt=0, description="How often the scheduler kills leaked E2B sandboxes."
+    )
     sandbox: Literal["local", "e2b"] = Field(
         default="local", description="Where browsers run: local Chromium or E2B sandboxes."
     )

@@ -39,6 +39,14 @@ DEFAULT_START_TIMEOUT_S = 60.0
 # The metadata every testrun sandbox carries, for the sweeper and for people in E2B's dashboard.
 RUN_ID_KEY = "testrun_run_id"
 ITEM_ID_KEY = "testrun_item_id"
+# With TESTRUN_E2B_DEPLOYMENT set: which deployment created the sandbox.
+DEPLOYMENT_KEY = "testrun_deployment"
+
+
+def deployment_metadata(deployment: str | None) -> dict[str, str]:
+    """The tags that mark a deployment's sandboxes (none when there is one deployment)."""
+    return {DEPLOYMENT_KEY: deployment} if deployment else {}
+
 
 DISPLAY = ":0"
 CDP_PORT = 9222

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, Unpack
 
 from e2b import ApiParams, AsyncSandbox, SandboxInfo, SandboxQuery
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.sandboxes.e2b import ITEM_ID_KEY, api_params
+from models.enums import ItemStatus
+from models.runs import TestRunItem
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +92,40 @@ async def sweep_leaked_sandboxes(
         except Exception:
             logger.exception("Could not kill leaked E2B sandbox %s", info.sandbox_id)
     return killed
+
+
+def sweeper_job(
+    *,
+    api_key: str,
+    every_s: float,
+    metadata: Mapping[str, str] | None = None,
+    domain: str | None = None,
+    client: E2BSandboxDirectory = AsyncSandbox,
+) -> Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]]:
+    """A scheduler job sweeping leaked sandboxes at most every `every_s` seconds.
+
+    A sandbox is in use while its item is queued or running; any other item (or none: a
+    deleted run) means the worker that made it is gone without killing it.
+    """
+    last_sweep = -every_s
+
+    async def sweep_e2b_sandboxes(sessions: async_sessionmaker[AsyncSession]) -> None:
+        nonlocal last_sweep
+        if time.monotonic() - last_sweep < every_s:
+            return
+        last_sweep = time.monotonic()
+
+        async def is_live(item_id: uuid.UUID) -> bool:
+            async with sessions() as session:
+                status = await session.scalar(
+                    select(TestRunItem.status).where(TestRunItem.id == item_id)
+                )
+            return status in (ItemStatus.QUEUED, ItemStatus.RUNNING)
+
+        killed = await sweep_leaked_sandboxes(
+            api_key=api_key, is_live=is_live, metadata=metadata, domain=domain, client=client
+        )
+        if killed:
+            logger.warning("killed %d E2B sandboxes their workers left behind", killed)
+
+    return sweep_e2b_sandboxes

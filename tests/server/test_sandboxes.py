@@ -8,9 +8,9 @@ import pytest
 from pydantic import SecretStr
 
 from execution.sandboxes.base import SandboxSpec, SandboxUnavailable
-from execution.sandboxes.e2b import E2BSandboxProvider
+from execution.sandboxes.e2b import E2BSandboxProvider, deployment_metadata
 from execution.sandboxes.local import LocalSandboxProvider
-from server.sandboxes import sandbox_provider
+from server.sandboxes import sandbox_jobs, sandbox_provider
 from server.settings import Settings
 
 
@@ -30,3 +30,16 @@ async def test_e2b_without_a_key_fails_each_test_case_saying_so() -> None:
     with pytest.raises(SandboxUnavailable, match="E2B_API_KEY"):
         await provider.create(SandboxSpec(run_id=uuid.uuid4(), item_id=uuid.uuid4()))
     await provider.aclose()
+
+
+def test_the_scheduler_sweeps_e2b_sandboxes_only_when_it_can() -> None:
+    key = SecretStr("e2b_test")
+    assert sandbox_jobs(Settings()) == []
+    assert sandbox_jobs(Settings(e2b_api_key=key)) == []  # local sandboxes: nothing leaks
+    assert sandbox_jobs(Settings(sandbox="e2b")) == []  # no key: nothing to list with
+    assert len(sandbox_jobs(Settings(sandbox="e2b", e2b_api_key=key))) == 1
+
+
+def test_a_deployment_tag_marks_every_sandbox_and_scopes_the_sweep() -> None:
+    assert deployment_metadata(None) == {}
+    assert deployment_metadata("staging") == {"testrun_deployment": "staging"}

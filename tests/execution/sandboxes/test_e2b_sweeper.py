@@ -8,15 +8,18 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.sandboxes.e2b import ITEM_ID_KEY, RUN_ID_KEY
-from execution.sandboxes.e2b_sweeper import sweep_leaked_sandboxes
+from execution.sandboxes.e2b_sweeper import sweep_leaked_sandboxes, sweeper_job
+from models.database import transaction
 from tests.execution.sandboxes.e2b_standin import (
     API_KEY,
     StandInE2B,
     StandInSandbox,
     sandbox_processes,
 )
+from tests.factories import make_item, make_project, make_run, make_test_case, make_user
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -117,3 +120,26 @@ async def test_when_liveness_cannot_be_told_nothing_is_killed(standin: StandInE2
         await sweep_leaked_sandboxes(api_key=API_KEY, is_live=database_down, client=standin)
 
     assert not sandbox.killed
+
+
+async def test_the_scheduler_job_sweeps_sandboxes_of_items_no_longer_running(
+    standin: StandInE2B, committing_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with transaction(committing_session_factory) as session:
+        project, user = await make_project(session), await make_user(session)
+        run = await make_run(session, project, user)
+        case = await make_test_case(session, project)
+        running = await make_item(session, run, case, status="running")
+        ended = await make_item(session, run, await make_test_case(session, project))
+        ended.status = "passed"
+    in_use = await tagged(standin, running.id)
+    leaked = await tagged(standin, ended.id)
+    of_a_deleted_run = await tagged(standin, uuid.uuid4())
+    sweep = sweeper_job(api_key=API_KEY, every_s=3600, client=standin)
+
+    await sweep(committing_session_factory)
+    later_leak = await tagged(standin, uuid.uuid4())
+    await sweep(committing_session_factory)  # within `every_s`: not swept again yet
+
+    assert leaked.killed and of_a_deleted_run.killed
+    assert set(standin.sandboxes) == {in_use.sandbox_id, later_leak.sandbox_id}
