@@ -13,7 +13,7 @@
  *   describe {element, attribute?, nonce?}  the facts of one element (tagged when asked)
  *   list     {}                         {description, tag} of every indexed element, in order
  *   untag    {attribute}                remove every tag from the page
- * Facts: {description, tag, fillable, selectors}; `selectors` are readable selectors that
+ * Facts: {description, tag, fillable, secret, selectors}; `selectors` are readable selectors that
  * should match only this element, best first (Python checks them against the tag).
  */
 (request) => {
@@ -253,6 +253,7 @@
     description: describe(element),
     tag: element.localName,
     fillable: isFillable(element),
+    secret: element.localName === 'input' && element.type === 'password',
     selectors: combine([...frames, element].map(documentCandidates), FRAME_SEPARATOR),
   });
 

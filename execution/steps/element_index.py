@@ -26,6 +26,7 @@ class ElementFacts(TypedDict):
     description: str  # e.g. "button 'Log in'"
     tag: str
     fillable: bool  # Playwright's fill() accepts it
+    secret: bool  # a password input: what is typed into it is never recorded
     selectors: list[str]  # readable selectors meant to match only it, best first
 
 

@@ -37,21 +37,31 @@ async def click_element(step: StepRun) -> None:
     )
 
 
+# What the step records instead of the text typed into a password input.
+MASKED = "********"
+
+
 async def input_text(step: StepRun) -> None:
-    """Fill the element with `text`; elements fill() refuses get a click and typing."""
+    """Fill the element with `text`; elements fill() refuses get a click and typing.
+
+    Text typed into a password input is recorded as MASKED: step rows, descriptions and
+    generated code are read by everyone on the project.
+    """
     text = arguments.text(step.arguments, "text", allow_empty=True)
     step.input_value = text
     step.description = f"Type '{text}' into {planned_label(step.arguments)}"
     target = await locate(step)
-    step.description = f"Type '{text}' into {target.label}"
+    shown = MASKED if target.facts["secret"] else text
+    step.input_value = shown
+    step.description = f"Type '{shown}' into {target.label}"
     code = locator_code(target.selector)
     failure = f"Could not type into {target.label}"
     timeout = step.timeout_ms()
     if target.facts["fillable"]:
-        step.playwright_code = f"await {code}.fill({literal(text)})"
+        step.playwright_code = f"await {code}.fill({literal(shown)})"
         await _perform(failure, target.locator.fill(text, timeout=timeout), timeout)
         return
-    step.playwright_code = f"await {code}.click()\nawait page.keyboard.type({literal(text)})"
+    step.playwright_code = f"await {code}.click()\nawait page.keyboard.type({literal(shown)})"
     await _perform(failure, target.locator.click(timeout=timeout), timeout)
     await _perform(failure, step.page.keyboard.type(text), None)
 

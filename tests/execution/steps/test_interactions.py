@@ -203,6 +203,19 @@ async def test_input_text_fills_an_input(page: Page, run: Run) -> None:
     )
 
 
+async def test_what_is_typed_into_a_password_input_is_never_recorded(page: Page, run: Run) -> None:
+    await page.set_content("<input type='password' name='secret'>")
+
+    outcome = await run(action="input_text", index=0, text="hunter2-S3cret")
+
+    assert outcome.status == "passed", outcome.error
+    assert await page.input_value("input") == "hunter2-S3cret"  # typed for real
+    recorded = (outcome.input_value, outcome.description, outcome.playwright_code)
+    assert not any("hunter2" in (text or "") for text in recorded)
+    assert outcome.input_value == "********"
+    assert outcome.description == "Type '********' into element 0 (password input 'secret')"
+
+
 async def test_input_text_clicks_and_types_into_what_cannot_be_filled(page: Page, run: Run) -> None:
     await page.set_content(
         "<div role='textbox' tabindex='0' id='keys' style='height: 2em'"
