@@ -1,0 +1,276 @@
+"""The engine against raw Playwright: test cases replayed, and how fast a stop lands.
+
+Prints, in one run on the same machine and pages:
+- the floor: raw Playwright doing a test case's five steps in a fresh Chromium each
+  (launch, steps, close), per test case;
+- the engine: the same test cases as proven steps in a run, through a real worker
+  (Dramatiq over Redis, PostgreSQL recording every step, result, checkpoint and event),
+  per test case from `startTestRun` to the run completed, and the ratio;
+- stop latency: a run stopped while its test case waits in a long `wait` step, from the
+  stop committing to the item recorded final (DESIGN: within one second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import async_playwright
+from sqlalchemy import select
+
+from execution.broker import create_broker
+from execution.dispatch import QueueDispatcher
+from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_chromium
+from execution.sandboxes.local import LocalSandboxProvider
+from execution.worker import run_worker
+from models.database import create_engine, create_session_factory, transaction
+from models.enums import FINAL_RUN_STATUSES, Role
+from models.results import TestRunResult
+from models.runs import TestRun, TestRunItem
+from models.tenancy import Project, User
+from models.test_cases import TestCase
+from resolvers import runs
+from resolvers.run_inputs import StartOptions, TestRunCreate
+from resolvers.tenancy import ensure_member
+from resolvers.tokens import Principal
+from server.embedded import EmbeddedPostgres, EmbeddedRedis
+from server.migrate import upgrade_database
+
+CASES = 10
+STOPS = 5
+PAGES = {
+    "login.html": """<!doctype html><title>Login</title>
+<form action="dashboard.html"><input name="email"><button type="submit">Log in</button></form>""",
+    "dashboard.html": "<!doctype html><title>Dashboard</title><h1>Welcome</h1>",
+}
+
+
+def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """The bench's pages over HTTP on a free port."""
+    for name, page in PAGES.items():
+        (root / name).write_text(page)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(root))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def proven_steps(site: str) -> list[dict[str, Any]]:
+    """The five steps of a login test case, as the recorder stores them."""
+    actions: list[dict[str, Any]] = [
+        {"action": "navigate_to", "url": f"{site}/login.html"},
+        {"action": "input_text", "index": 0, "text": "ann@example.com"},
+        {"action": "click_element", "index": 1},
+        {"action": "assert_url_contains", "expected_text": "/dashboard"},
+        {"action": "assert_text_present", "text": "Welcome"},
+    ]
+    return [
+        {"step_number": number, "tool_name": "e2b_browser", "arguments": arguments}
+        for number, arguments in enumerate(actions, start=1)
+    ]
+
+
+async def raw_playwright(chromium: Path, site: str) -> list[float]:
+    """Seconds per test case: fresh browser, the five steps by hand, close."""
+    timings = []
+    async with async_playwright() as driver:
+        for _ in range(CASES):
+            started = time.monotonic()
+            browser = await driver.chromium.launch(
+                executable_path=str(chromium), args=list(CHROMIUM_ARGS)
+            )
+            page = await (await browser.new_context()).new_page()
+            await page.goto(f"{site}/login.html")
+            await page.fill("input", "ann@example.com")
+            await page.click("button")
+            await page.wait_for_url("**/dashboard*")
+            await page.get_by_text("Welcome").wait_for()
+            await browser.close()
+            timings.append(time.monotonic() - started)
+    return timings
+
+
+class Bench:
+    """A project, its editor, and runs started and stopped as the API does."""
+
+    def __init__(self, database_url: str, redis_url: str) -> None:
+        self.database = create_engine(database_url, pool_size=4)
+        self.sessions = create_session_factory(self.database)
+        self.dispatcher = QueueDispatcher(create_broker(redis_url))
+        self.principal: Principal | None = None
+        self.project_id = uuid.uuid4()
+
+    async def setup(self) -> None:
+        async with transaction(self.sessions) as session:
+            project = Project(tenant_id="bench", name="Bench")
+            user = User(email=f"{uuid.uuid4().hex}@example.com", name="Bench")
+            session.add_all([project, user])
+            await session.flush()
+            await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+        self.project_id = project.id
+        self.principal = Principal(
+            token_id=uuid.uuid4(),
+            user_id=user.id,
+            project_id=project.id,
+            tenant_id="bench",
+            role=Role.EDITOR,
+        )
+
+    async def start_run(self, cases: list[list[dict[str, Any]]]) -> uuid.UUID:
+        assert self.principal is not None
+        async with transaction(self.sessions) as session:
+            ids = []
+            for steps in cases:
+                case = TestCase(project_id=self.project_id, name="Logs in", proven_steps=steps)
+                session.add(case)
+                await session.flush()
+                ids.append(case.id)
+            run, _ = await runs.create_test_run(
+                session,
+                principal=self.principal,
+                data=TestRunCreate(run_name="bench", test_case_ids=ids),
+            )
+        async with transaction(self.sessions) as session:
+            await runs.start_test_run(
+                session,
+                principal=self.principal,
+                run_id=run.id,
+                options=StartOptions(),
+                dispatcher=self.dispatcher,
+            )
+        return run.id
+
+    async def wait_run(self, run_id: uuid.UUID) -> TestRun:
+        while True:
+            async with self.sessions() as session:
+                run = await session.get(TestRun, run_id)
+                assert run is not None
+                if run.status in FINAL_RUN_STATUSES:
+                    return run
+            await asyncio.sleep(0.02)
+
+    async def replay(self, site: str) -> tuple[float, TestRun]:
+        """Seconds from start to completion of a run of CASES login test cases."""
+        started = time.monotonic()
+        run_id = await self.start_run([proven_steps(site) for _ in range(CASES)])
+        run = await self.wait_run(run_id)
+        return time.monotonic() - started, run
+
+    async def stop_latency(self, site: str) -> float:
+        """Seconds from a committed stop to the execution ending its result.
+
+        The stop itself marks the run cancelled and the item skipped at once; what takes
+        time is the worker noticing in the middle of a step: this measures until the
+        result is closed (the wait step and the rest recorded), just before the sandbox
+        closes.
+        """
+        assert self.principal is not None
+        waiting = [
+            *proven_steps(site)[:1],
+            {"step_number": 2, "arguments": {"action": "wait", "seconds": 60}},
+        ]
+        run_id = await self.start_run([waiting])
+        while True:  # until the item is in its wait step
+            async with self.sessions() as session:
+                item = await session.scalar(select(TestRunItem).filter_by(test_run_id=run_id))
+            if item is not None and item.current_step == 1 and item.status == "running":
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # well inside the wait
+        async with transaction(self.sessions) as session:
+            await runs.stop_test_run(
+                session, principal=self.principal, run_id=run_id, dispatcher=self.dispatcher
+            )
+        stopped = time.monotonic()
+        while True:
+            async with self.sessions() as session:
+                ended = await session.scalar(
+                    select(TestRunResult.completed_at).where(
+                        TestRunResult.test_run_item_id == item.id
+                    )
+                )
+            if ended is not None:
+                return time.monotonic() - stopped
+            await asyncio.sleep(0.005)
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    chromium = ensure_chromium(None, install=False)
+    root = Path(tempfile.mkdtemp(prefix="testrun-bench-replay-"))
+    (root / "site").mkdir()
+    pages, site = serve(root / "site")
+    postgres = EmbeddedPostgres(root / "postgres", durable=False)
+    redis = EmbeddedRedis(root / "redis", durable=False)
+    postgres.start()
+    redis.start()
+    stop = threading.Event()
+    worker: threading.Thread | None = None
+    try:
+        postgres.ensure_database("bench")
+        database_url = postgres.url("bench")
+        upgrade_database(database_url)
+        raw = asyncio.run(raw_playwright(chromium, site))
+        worker = threading.Thread(
+            target=run_worker,
+            args=(create_broker(redis.url),),
+            kwargs={
+                "database_url": database_url,
+                "provider": LocalSandboxProvider(chromium),
+                "artifacts": root / "artifacts",
+                "step_timeout_ms": 15_000,
+                "threads": 2,
+                "stop": stop,
+            },
+        )
+        worker.start()
+
+        async def measure() -> tuple[float, TestRun, list[float]]:
+            bench = Bench(database_url, redis.url)
+            await bench.setup()
+            await bench.replay(site)  # warm-up: driver start, first connections
+            seconds, run = await bench.replay(site)
+            stops = [await bench.stop_latency(site) for _ in range(STOPS)]
+            await bench.database.dispose()
+            return seconds, run, stops
+
+        engine_s, run, stops = asyncio.run(measure())
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=30)
+        pages.shutdown()
+        redis.stop()
+        postgres.stop()
+
+    raw_case = statistics.fmean(raw)
+    engine_case = engine_s / CASES
+    print(f"{CASES} login test cases of 5 steps, one fresh Chromium each, one at a time")
+    print(f"  raw Playwright       {raw_case * 1000:7.0f} ms per test case")
+    print(
+        f"  engine (start->done) {engine_case * 1000:7.0f} ms per test case "
+        f"({run.passed_tests}/{run.total_tests} passed, every step recorded)"
+    )
+    print(f"  ratio                {engine_case / raw_case:7.2f} x raw")
+    print(
+        f"stop while a test case waits, {STOPS} times: "
+        "committed stop -> its result ended by the worker"
+    )
+    print(
+        f"  p50 {statistics.median(stops) * 1000:5.0f} ms   max {max(stops) * 1000:5.0f} ms"
+        "   (goal: within 1000 ms; the heartbeat reads the run every 500 ms)"
+    )
