@@ -17,6 +17,7 @@ from strawberry.types import ExecutionContext
 from schema.common import LONG_SCALAR, Long
 from schema.context import ReleaseReads
 from schema.errors import process_errors
+from schema.execution import LeafFastExecutor
 from schema.mutation import Mutation
 from schema.query import Query
 
@@ -55,6 +56,7 @@ schema = Schema(
     query=Query,
     mutation=Mutation,
     scalar_overrides={Long: LONG_SCALAR},
+    execution_context_class=LeafFastExecutor,
     extensions=[
         OperationLimits,
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
