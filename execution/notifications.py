@@ -174,7 +174,9 @@ async def post_webhook(url: str, *, body: bytes, headers: dict[str, str]) -> Non
     raise DeliveryRefused(problem)
 
 
-def register_notification_actors(broker: dramatiq.Broker, smtp: SmtpServer | None) -> None:
+def register_notification_actors(
+    broker: dramatiq.Broker, smtp: SmtpServer | None, *, max_retries: int = MAX_RETRIES
+) -> None:
     """Declare the delivery actors on `broker`; emails are dropped (logged) without `smtp`."""
 
     async def send_schedule_email(to: list[str], subject: str, text: str) -> None:
@@ -191,7 +193,7 @@ def register_notification_actors(broker: dramatiq.Broker, smtp: SmtpServer | Non
     options: dict[str, Any] = {
         "broker": broker,
         "queue_name": NOTIFICATIONS_QUEUE,
-        "max_retries": MAX_RETRIES,
+        "max_retries": max_retries,
         "min_backoff": MIN_BACKOFF_MS,
         "max_backoff": MAX_BACKOFF_MS,
         "throws": (DeliveryRefused,),

@@ -109,7 +109,7 @@ def firing(dispatcher: RunDispatcher, *, poll_seconds: float = FIRING_POLL_SECON
                 "schedule %s fired for %s: %s (run %s, %d missed)%s",
                 fired.schedule_id,
                 fired.scheduled_for.isoformat(),
-                fired.status.value,
+                fired.status or "already recorded",
                 fired.test_run_id,
                 fired.missed,
                 ", now completed" if fired.completed else "",

@@ -145,11 +145,14 @@ async def launch_schedule_run(
 
 @dataclass(frozen=True, slots=True)
 class Firing:
-    """What firing one schedule did: the occurrence it fired and the ones it recorded missed."""
+    """What firing one schedule did: the occurrence it fired and the ones it recorded missed.
+
+    `status` is None when the occurrence was found already recorded and not fired again.
+    """
 
     schedule_id: uuid.UUID
     scheduled_for: datetime
-    status: ScheduleExecutionStatus
+    status: ScheduleExecutionStatus | None
     test_run_id: uuid.UUID | None
     missed: int
     completed: bool
@@ -273,15 +276,20 @@ async def fire_due_schedule(
             "schedule %s: %d older missed occurrences not recorded", schedule.id, left_out
         )
     await _record_missed(session, schedule, missed)
-    execution = await _launch_or_fail(
-        session,
-        principal=acting_for(schedule, tenant_id),
-        schedule=schedule,
-        scheduled_for=scheduled_for,
-        now=now,
-        dispatcher=dispatcher,
-    )
-    schedule.execution_count += 1
+    execution = None
+    if await _recorded(session, schedule.id, scheduled_for):
+        # Only a clash with runScheduleNow at that very microsecond (or a hand-edited row).
+        logger.warning("schedule %s: %s is already recorded", schedule.id, scheduled_for)
+    else:
+        execution = await _launch_or_fail(
+            session,
+            principal=acting_for(schedule, tenant_id),
+            schedule=schedule,
+            scheduled_for=scheduled_for,
+            now=now,
+            dispatcher=dispatcher,
+        )
+        schedule.execution_count += 1
     schedule.next_execution_at = next_occurrence(
         Recurrence.of(schedule), scheduled_for, fired=schedule.execution_count
     )
@@ -291,11 +299,20 @@ async def fire_due_schedule(
     return Firing(
         schedule_id=schedule.id,
         scheduled_for=scheduled_for,
-        status=ScheduleExecutionStatus(execution.status),
-        test_run_id=execution.test_run_id,
+        status=None if execution is None else ScheduleExecutionStatus(execution.status),
+        test_run_id=None if execution is None else execution.test_run_id,
         missed=len(missed) + left_out,
         completed=schedule.status == Status.COMPLETED,
     )
+
+
+async def _recorded(session: AsyncSession, schedule_id: uuid.UUID, at: datetime) -> bool:
+    found = await session.scalar(
+        select(ScheduleExecution.id).where(
+            ScheduleExecution.schedule_id == schedule_id, ScheduleExecution.scheduled_for == at
+        )
+    )
+    return found is not None
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
@@ -393,7 +410,6 @@ async def follow_ended_runs(session: AsyncSession, *, limit: int = 50) -> list[E
                 Schedule.last_executed_at == execution.executed_at,
             )
             .values(last_execution_status=execution.status)
-            .execution_options(synchronize_session=False)
         )
         ended.append(_describe(execution, run, schedule, project))
     await session.flush()
