@@ -187,8 +187,13 @@ def register_notification_actors(
         logger.info("emailed %r to %d recipients", subject, len(to))
 
     async def post_schedule_webhook(url: str, body: str, headers: dict[str, str]) -> None:
-        await post_webhook(url, body=body.encode(), headers=headers)
-        logger.info("webhook %s delivered to %s", headers.get(DELIVERY_HEADER), url)
+        delivery = headers.get(DELIVERY_HEADER)
+        try:
+            await post_webhook(url, body=body.encode(), headers=headers)
+        except DeliveryRefused as error:
+            logger.error("webhook %s refused, not retried: %s", delivery, error)
+            raise
+        logger.info("webhook %s delivered to %s", delivery, url)
 
     options: dict[str, Any] = {
         "broker": broker,
