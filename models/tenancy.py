@@ -25,7 +25,11 @@ class User(Base):
 
 
 class Project(Base):
-    """A project of a tenant; every test case, run and schedule belongs to one."""
+    """A project of a tenant; every test case, run and schedule belongs to one.
+
+    `webhook_url` receives a signed POST when a scheduled run ends; `webhook_secret` is the
+    HMAC-SHA256 key of that signature, shared with the receiver.
+    """
 
     __tablename__ = "projects"
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
@@ -33,6 +37,8 @@ class Project(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[str] = mapped_column(Text, index=True)
     name: Mapped[str] = mapped_column(String(255))
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_secret: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

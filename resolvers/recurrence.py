@@ -163,7 +163,8 @@ class Recurrence:
             step = self.step
             if step is not None:
                 return self._stepped(step, instant, inclusive=inclusive)
-            earliest = instant.astimezone(self.zone).date()
+            # A day before: an occurrence in a gap that spans midnight resolves to the next day.
+            earliest = instant.astimezone(self.zone).date() - timedelta(days=1)
             for day in self._dates(max(earliest, self.start.date())):
                 occurrence = resolve(datetime.combine(day, self.start.time()), self.zone)
                 if occurrence > instant or (inclusive and occurrence == instant):

@@ -11,22 +11,19 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.enums import ScheduleExecutionStatus, ScheduleStatus
+from models.enums import ScheduleStatus
 from models.schedules import Schedule, ScheduleExecution
 from models.test_cases import TestCase
 from resolvers.access import require_writer
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import InvalidState, NotFound
-from resolvers.items import insert_test_run_items
 from resolvers.recurrence import Recurrence, first_occurrence
-from resolvers.run_inputs import MAX_ITEMS_PER_CALL, StartOptions, TestRunCreate
-from resolvers.runs import create_test_run, start_test_run
+from resolvers.schedule_executions import launch_schedule_run, live_test_cases
 from resolvers.schedule_inputs import (
     TARGET_FIELDS,
     TIMING_FIELDS,
@@ -39,7 +36,7 @@ from resolvers.schedule_inputs import (
     next_execution,
 )
 from resolvers.tokens import Principal
-from resolvers.validation import PageInput, parse
+from resolvers.validation import PageInput
 
 
 def _now(now: datetime | None) -> datetime:
@@ -50,19 +47,15 @@ def _scoped(principal: Principal) -> Select[Schedule]:
     return select(Schedule).where(Schedule.project_id == principal.project_id)
 
 
-def _live_test_cases(principal: Principal) -> Select[uuid.UUID]:
-    return select(TestCase.id).where(
-        TestCase.project_id == principal.project_id, TestCase.deleted_at.is_(None)
-    )
-
-
 async def _check_test_cases(
     session: AsyncSession, principal: Principal, test_case_ids: Sequence[uuid.UUID] | None
 ) -> None:
     if not test_case_ids:
         return
     found = set(
-        await session.scalars(_live_test_cases(principal).where(TestCase.id.in_(test_case_ids)))
+        await session.scalars(
+            live_test_cases(principal.project_id).where(TestCase.id.in_(test_case_ids))
+        )
     )
     missing = [test_case_id for test_case_id in test_case_ids if test_case_id not in found]
     if missing:
@@ -299,27 +292,6 @@ async def load_schedule_histories(
     return [found[key] for key in keys]
 
 
-def run_name(schedule: Schedule, at: datetime) -> str:
-    """`Nightly Regression 2026-01-18 02:00`: the schedule's name and local date and time."""
-    local = at.astimezone(ZoneInfo(schedule.timezone)).strftime("%Y-%m-%d %H:%M")
-    return f"{schedule.schedule_name[: 254 - len(local)]} {local}"
-
-
-async def schedule_test_cases(
-    session: AsyncSession, *, principal: Principal, schedule: Schedule
-) -> list[uuid.UUID]:
-    """What the schedule runs now: its live test cases in its order, else its suite's by name."""
-    live = _live_test_cases(principal)
-    if schedule.test_case_ids:
-        found = set(await session.scalars(live.where(TestCase.id.in_(schedule.test_case_ids))))
-        return [test_case_id for test_case_id in schedule.test_case_ids if test_case_id in found]
-    if not schedule.suite_path:
-        return []
-    prefix = len(schedule.suite_path)
-    in_suite = live.where(TestCase.suite_path[1:prefix] == schedule.suite_path)
-    return list(await session.scalars(in_suite.order_by(TestCase.name, TestCase.id)))
-
-
 async def run_schedule_now(
     session: AsyncSession,
     *,
@@ -336,41 +308,12 @@ async def run_schedule_now(
     """
     require_writer(principal)
     schedule = await read_schedule(session, principal=principal, schedule_id=schedule_id, lock=True)
-    test_case_ids = await schedule_test_cases(session, principal=principal, schedule=schedule)
-    if not test_case_ids:
-        raise InvalidState("Cannot run schedule: it selects no live test cases")
     at = _now(now)
-    data = parse(
-        TestRunCreate,
-        {
-            "run_name": run_name(schedule, at),
-            "suite_path": schedule.suite_path,
-            "suite_name": schedule.suite_name,
-            "parallel_enabled": schedule.parallel_enabled,
-            "parallel_count": schedule.parallel_count,
-            "retry_on_failure": schedule.retry_on_failure,
-            "retry_count": schedule.retry_count,
-            "scheduled_at": at,
-        },
-    )
-    run, _ = await create_test_run(session, principal=principal, data=data)
-    run.schedule_id = schedule.id
-    for start in range(0, len(test_case_ids), MAX_ITEMS_PER_CALL):
-        chunk = test_case_ids[start : start + MAX_ITEMS_PER_CALL]
-        await insert_test_run_items(session, principal=principal, run=run, test_case_ids=chunk)
-    execution = ScheduleExecution(
-        schedule_id=schedule.id,
-        test_run_id=run.id,
+    return await launch_schedule_run(
+        session,
+        principal=principal,
+        schedule=schedule,
         scheduled_for=at,
-        executed_at=at,
-        status=ScheduleExecutionStatus.RUNNING.value,
-        total_tests=len(test_case_ids),
+        at=at,
+        dispatcher=dispatcher,
     )
-    session.add(execution)
-    schedule.last_executed_at = at
-    schedule.last_execution_status = ScheduleExecutionStatus.RUNNING.value
-    await session.flush()
-    await start_test_run(
-        session, principal=principal, run_id=run.id, options=StartOptions(), dispatcher=dispatcher
-    )
-    return execution

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
+from models.tenancy import Project
 from resolvers.tenancy import (
     create_project,
     ensure_member,
@@ -15,6 +18,7 @@ from resolvers.tenancy import (
     get_or_create_user,
 )
 from resolvers.tokens import create_api_token
+from resolvers.webhooks import set_project_webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,22 +50,36 @@ async def create_project_with_admin(
         await engine.dispose()
 
 
+async def find_project(session: AsyncSession, *, name: str, tenant: str | None) -> Project:
+    """The one project called `name` (in `tenant`); LookupError when none or several."""
+    projects = await find_projects_by_name(session, name=name, tenant_id=tenant)
+    if not projects:
+        raise LookupError(f"Project not found: {name!r}")
+    if len(projects) > 1:
+        tenants = ", ".join(sorted(project.tenant_id for project in projects))
+        raise LookupError(f"Several tenants have a project {name!r} ({tenants}); pass --tenant")
+    return projects[0]
+
+
+async def set_webhook(
+    database_url: str, *, project: str, tenant: str | None, url: str | None
+) -> str | None:
+    """Set (or with None remove) the project's webhook; returns the new signing secret."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(create_session_factory(engine)) as session:
+            found = await find_project(session, name=project, tenant=tenant)
+            return await set_project_webhook(session, project_id=found.id, url=url)
+    finally:
+        await engine.dispose()
+
+
 async def create_token(database_url: str, request: TokenRequest) -> str:
     """The new token's secret; LookupError when the project or owner cannot be determined."""
     engine = create_engine(database_url, pool_size=1)
     try:
         async with transaction(create_session_factory(engine)) as session:
-            projects = await find_projects_by_name(
-                session, name=request.project, tenant_id=request.tenant
-            )
-            if not projects:
-                raise LookupError(f"Project not found: {request.project!r}")
-            if len(projects) > 1:
-                tenants = ", ".join(sorted(project.tenant_id for project in projects))
-                raise LookupError(
-                    f"Several tenants have a project {request.project!r} ({tenants}); pass --tenant"
-                )
-            project = projects[0]
+            project = await find_project(session, name=request.project, tenant=request.tenant)
             role = Role(request.role)
             if request.email:
                 user = await get_or_create_user(

@@ -95,31 +95,22 @@ def worker(threads: int) -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Fire due schedules and reap stuck items (needs DATABASE_URL and REDIS_URL)."""
+    """Fire due schedules, follow their runs, notify, reap stuck items (DATABASE_URL, REDIS_URL)."""
     from execution.broker import create_broker
-    from execution.scheduler import reaper, run_scheduler
-    from models.database import create_engine, create_session_factory
+    from execution.scheduler import serve_scheduler
+    from server.notifications import smtp_server
     from server.sandboxes import sandbox_jobs
 
+    settings = _settings()
     database_url = _require("require_database_url")
     broker = create_broker(_require("require_redis_url"))
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        engine = create_engine(database_url, pool_size=2)
-        try:
-            await run_scheduler(
-                create_session_factory(engine),
-                stop=stop,
-                jobs=[reaper(broker), *sandbox_jobs(_settings())],
-            )
-        finally:
-            await engine.dispose()
-
-    asyncio.run(serve())
+    serve_scheduler(
+        broker,
+        database_url=database_url,
+        smtp=smtp_server(settings),
+        base_url=settings.base_url,
+        jobs=sandbox_jobs(settings),
+    )
 
 
 @main.command()
@@ -156,6 +147,32 @@ def project_create(name: str, tenant: str, admin_email: str) -> None:
     except Conflict as error:
         raise click.ClickException(error.message) from error
     click.echo(project_id)
+
+
+@project.command("webhook")
+@click.option("--name", "project_name", required=True, help="Project name.")
+@click.option("--tenant", default=None, help="Tenant, when several have a project of that name.")
+@click.option("--url", default=None, help="http(s) URL that receives scheduled runs' ends.")
+@click.option("--remove", is_flag=True, help="Remove the webhook instead.")
+def project_webhook(project_name: str, tenant: str | None, url: str | None, remove: bool) -> None:
+    """Set the project's webhook and print only its new signing secret (or remove it)."""
+    from resolvers.errors import ValidationFailed
+    from server.admin import set_webhook
+
+    if remove == (url is not None):
+        raise click.UsageError("give either --url URL or --remove")
+    try:
+        secret = asyncio.run(
+            set_webhook(
+                _require("require_database_url"), project=project_name, tenant=tenant, url=url
+            )
+        )
+    except LookupError as error:
+        raise click.ClickException(str(error)) from error
+    except ValidationFailed as error:
+        problems = "; ".join(f"--{field.field}: {field.message}" for field in error.fields)
+        raise click.ClickException(problems) from error
+    click.echo(secret if secret else "webhook removed", err=not secret)
 
 
 @main.group()

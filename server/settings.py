@@ -87,6 +87,20 @@ class Settings(BaseSettings):
     readiness_timeout_s: float = Field(
         default=2.0, gt=0, description="How long /readyz waits for PostgreSQL and Redis."
     )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for schedule emails; unset: no emails are sent."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if it needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (upgrade on port 587), tls (implicit, port 465) or none.",
+    )
+    smtp_from: str = Field(
+        default="testrun@localhost", description="Sender address of schedule emails."
+    )
+    smtp_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one SMTP send.")
 
     @property
     def base_url(self) -> str:

@@ -122,6 +122,17 @@ def test_a_time_in_the_autumn_fold_fires_once_at_its_first_occurrence(
     assert second.astimezone(zone).replace(tzinfo=None) == local + timedelta(days=1)
 
 
+def test_a_gap_that_spans_midnight_fires_on_the_next_day_and_is_found_from_there() -> None:
+    # Nuuk skipped from 2024-03-30 23:00 to 03-31 00:00: 23:30 on the 30th fires at midnight.
+    nuuk = ZoneInfo("America/Nuuk")
+    recurrence = Recurrence(datetime(2024, 3, 29, 23, 30), nuuk, RepeatType.DAILY)
+    gap_end = datetime(2024, 3, 31, tzinfo=nuuk).astimezone(UTC)
+
+    assert occurrences(recurrence, 3)[1] == gap_end
+    assert first_occurrence(recurrence, now=gap_end) == gap_end
+    assert next_occurrence(recurrence, gap_end - timedelta(seconds=1)) == gap_end
+
+
 def test_hourly_steps_in_absolute_time_through_the_fold() -> None:
     recurrence = Recurrence(datetime(2026, 11, 1, 0, 30), NEW_YORK, RepeatType.HOURLY)
 
