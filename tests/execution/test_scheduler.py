@@ -35,9 +35,8 @@ from resolvers.schedule_inputs import ScheduleCreate
 from resolvers.schedules import create_schedule
 from resolvers.validation import parse
 from resolvers.webhooks import set_project_webhook
-from tests.execution.engine_harness import Team, serve_pages
+from tests.execution.engine_harness import Team, login_steps, serve_pages, start_engine, stop_engine
 from tests.execution.notification_receivers import smtp_server, webhook_endpoint
-from tests.execution.test_engine import login_steps, start_engine, stop_engine
 from tests.factories import make_schedule, make_test_case
 from tests.processes import cli_env, started
 
