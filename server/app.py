@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL, health, and (in later layers) REST and artifacts."""
+"""The Starlette application: GraphQL (HTTP and WebSocket), health, and later REST and artifacts."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from resolvers.tokens import Principal
 from schema import schema
 from schema.context import Context
+from schema.live import SharedResults
 from server.auth import BearerAuthMiddleware
 from server.health import healthz, readyz
 from server.services import Services
 from server.settings import Settings, get_settings
+from server.websocket import graphql_websocket
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             yield
             return
         app.state.services = Services.from_settings(settings)
+        if app.state.services.bus is not None:
+            app.state.services.bus.start()
         settle_garbage_collector()
         try:
             yield
@@ -78,10 +82,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_websocket),
         ],
         middleware=[Middleware(BearerAuthMiddleware)],
         lifespan=lifespan,
     )
     if services is not None:
         app.state.services = services
+    app.state.shared_results = SharedResults()
     return app

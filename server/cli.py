@@ -78,13 +78,15 @@ def worker(threads: int) -> None:
 
     settings = _settings()
     database_url = _require("require_database_url")
-    broker = create_broker(_require("require_redis_url"))
+    redis_url = _require("require_redis_url")
+    broker = create_broker(redis_url)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stop.set())
     run_worker(
         broker,
         database_url=database_url,
+        redis_url=redis_url,
         provider=sandbox_provider(settings),
         artifacts=settings.artifacts_dir,
         step_timeout_ms=settings.step_timeout_ms,
@@ -96,12 +98,17 @@ def worker(threads: int) -> None:
 @main.command()
 def scheduler() -> None:
     """Fire due schedules and reap stuck items (needs DATABASE_URL and REDIS_URL)."""
+    from redis.asyncio import Redis
+
     from execution.broker import create_broker
+    from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
     from execution.scheduler import reaper, run_scheduler
     from models.database import create_engine, create_session_factory
+    from resolvers.events import publish_committed_events
 
     database_url = _require("require_database_url")
-    broker = create_broker(_require("require_redis_url"))
+    redis_url = _require("require_redis_url")
+    broker = create_broker(redis_url)
 
     async def serve() -> None:
         stop = asyncio.Event()
@@ -109,9 +116,14 @@ def scheduler() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         engine = create_engine(database_url, pool_size=2)
+        sessions = create_session_factory(engine)
+        # Items the reaper re-queues or fails are run events like any other: publish them.
+        redis = Redis.from_url(redis_url, socket_connect_timeout=PUBLISH_TIMEOUT_S)
+        publish_committed_events(sessions, RedisEventPublisher(redis))
         try:
-            await run_scheduler(create_session_factory(engine), stop=stop, jobs=[reaper(broker)])
+            await run_scheduler(sessions, stop=stop, jobs=[reaper(broker)])
         finally:
+            await redis.aclose()
             await engine.dispose()
 
     asyncio.run(serve())
