@@ -26,16 +26,14 @@ import psutil
 import uvloop
 import websockets
 from redis.asyncio import Redis
+from sqlalchemy import update
 
+from bench import read_api
 from bench.read_api import percentile, wait_for_api
 from execution.events import RedisEventPublisher
 from models.database import after_commit, create_engine, create_session_factory, transaction
-from models.enums import Role
 from models.runs import TestRun
-from models.tenancy import Project, User
 from resolvers.events import append_run_event, publish_committed_events, run_channel
-from resolvers.tenancy import ensure_member
-from resolvers.tokens import create_api_token
 from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from server.migrate import upgrade_database
 
@@ -115,26 +113,11 @@ class Stack:
 
 
 async def seed(database_url: str) -> tuple[str, uuid.UUID]:
-    engine = create_engine(database_url, pool_size=2)
+    """A viewer token and a running run without items (read_api's seed, then started)."""
+    token, run_id, _ = await read_api.seed(database_url, 0)
+    engine = create_engine(database_url, pool_size=1)
     async with transaction(create_session_factory(engine)) as session:
-        user = User(email=f"live-{uuid.uuid4().hex[:8]}@example.com", name="Live")
-        project = Project(tenant_id="bench", name=f"Live {uuid.uuid4().hex[:8]}")
-        session.add_all([user, project])
-        await session.flush()
-        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.VIEWER)
-        _, token = await create_api_token(
-            session, user_id=user.id, project_id=project.id, role=Role.VIEWER
-        )
-        run = TestRun(
-            project_id=project.id,
-            created_by=user.id,
-            run_number=1,
-            run_name="Live bench",
-            status="running",
-        )
-        session.add(run)
-        await session.flush()
-        run_id = run.id
+        await session.execute(update(TestRun).where(TestRun.id == run_id).values(status="running"))
     await engine.dispose()
     return token, run_id
 

@@ -72,31 +72,26 @@ class LiveRuns:
         async with self.feed.subscribe(run_channel(run_id)) as stream:
             # Subscribed first, then read: an event is either in the log or still to come.
             run = await self._authorized_run(principal, run_id)
-            project_id, last = run.project_id, after_seq
+            project_id, last, caught_up = run.project_id, after_seq, False
             while True:
-                backlog = await self._backlog(run_id, project_id, last)
-                for event in backlog:
+                if not caught_up:
+                    batch = await self._backlog(run_id, project_id, last)
+                    caught_up = len(batch) < BACKLOG_PAGE
+                else:
+                    received = await stream.next()
+                    if received is not None and received.seq <= last:
+                        continue  # already read from the log
+                    if received is None or received.seq > last + 1:
+                        caught_up = False  # missed some (a gap, or the feed lost track)
+                        continue
+                    batch = [received]
+                for event in batch:
                     yield event
                     last = event.seq
                     if event.type in FINAL_EVENT_TYPES:
                         return
-                if len(backlog) < BACKLOG_PAGE:
-                    break
-            if run.status in FINAL_RUN_STATUSES:
-                return
-            while True:
-                received = await stream.next()
-                if received is not None and received.seq <= last:
-                    continue  # already read from the log
-                if received is not None and received.seq == last + 1:
-                    missing = [received]
-                else:  # missed events (a gap, or the feed lost track): read them back
-                    missing = await self._backlog(run_id, project_id, last)
-                for event in missing:
-                    yield event
-                    last = event.seq
-                    if event.type in FINAL_EVENT_TYPES:
-                        return
+                if caught_up and run.status in FINAL_RUN_STATUSES:
+                    return
 
     async def updates(self, *, principal: Principal, run_id: uuid.UUID) -> AsyncIterator[TestRun]:
         """The run now, then after every change; changes that come faster are conflated."""

@@ -12,21 +12,13 @@ import pytest
 
 from execution.sandboxes.chromium import find_chromium
 from models.enums import Role
-from tests.execution.engine_harness import serve_pages, step
+from tests.execution.test_engine import login_steps
 from tests.live.harness import EVENTS, UPDATES, Api, Writer, subscribed
 from tests.processes import cli_env, started
 
 START = """
 mutation Start($id: UUID!) { startTestRun(id: $id) { run { status } } }
 """
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[str]:
-    root = tmp_path / "site"
-    root.mkdir()
-    with serve_pages(root) as url:
-        yield url
 
 
 @pytest.fixture
@@ -42,16 +34,6 @@ def worker(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Iterat
         yield
         process.send_signal(signal.SIGTERM)  # closes its browsers before it exits
         process.wait(timeout=30)
-
-
-def login_steps(site: str) -> list[dict]:
-    return [
-        step(1, "navigate_to", url=f"{site}/login.html"),
-        step(2, "input_text", index=0, text="a@example.com"),
-        step(3, "click_element", index=1),
-        step(4, "assert_url_contains", expected_text="/dashboard"),
-        step(5, "assert_text_present", text="Welcome"),
-    ]
 
 
 @pytest.mark.slow
