@@ -36,8 +36,10 @@ def origin_allowed(websocket: WebSocket, services: Services) -> bool:
     if origin is None:  # not a browser; the token still decides
         return True
     allowed = services.settings.allowed_origins
-    own = services.settings.base_url
-    return "*" in allowed or origin.rstrip("/") in {own, *allowed}
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    same_origin = f"{scheme}://{websocket.headers.get('host', '')}"
+    own = {services.settings.base_url, same_origin}
+    return "*" in allowed or origin.rstrip("/") in {*own, *allowed}
 
 
 def init_secret(payload: object) -> str:

@@ -270,10 +270,63 @@ async def test_browsers_from_origins_not_allowed_are_refused(api: Api, writer: W
 
     with pytest.raises(websockets.InvalidStatus) as refused:
         await raw_socket(api, origin="http://evil.example")
-    allowed = await raw_socket(api, origin=ALLOWED_ORIGIN)
-    await send(allowed, {"type": "connection_init", "payload": {"token": token}})
-    ack = await receive(allowed)
-    await allowed.close()
+    acks = []
+    for origin in (ALLOWED_ORIGIN, api.http_url):  # listed, or the api's own (GraphiQL)
+        allowed = await raw_socket(api, origin=origin)
+        await send(allowed, {"type": "connection_init", "payload": {"token": token}})
+        acks.append((await receive(allowed))["type"])
+        await allowed.close()
 
     assert refused.value.response.status_code == 403
-    assert ack["type"] == "connection_ack"
+    assert acks == ["connection_ack", "connection_ack"]
+
+
+async def test_a_second_connection_init_closes_with_4429(api: Api, writer: Writer) -> None:
+    token = await writer.token()
+    socket = await raw_socket(api)
+    await send(socket, {"type": "connection_init", "payload": {"token": token}})
+    assert (await receive(socket))["type"] == "connection_ack"
+    await send(socket, {"type": "connection_init", "payload": {"token": token}})
+
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await receive(socket)
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "not json",
+        '{"type": "unknown"}',
+        '{"id": "", "type": "subscribe", "payload": {"query": "{ me { id } }"}}',
+        '{"id": "1", "type": "subscribe", "payload": {"variables": {}}}',
+    ],
+)
+async def test_invalid_messages_close_with_4400(api: Api, writer: Writer, message: str) -> None:
+    token = await writer.token()
+    socket = await raw_socket(api)
+    await send(socket, {"type": "connection_init", "payload": {"token": token}})
+    assert (await receive(socket))["type"] == "connection_ack"
+    await socket.send(message)
+
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await receive(socket)
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def test_a_duplicate_operation_id_closes_with_4409(api: Api, writer: Writer) -> None:
+    run_id = await new_run(writer)
+    token = await writer.token()
+    socket = await raw_socket(api)
+    await send(socket, {"type": "connection_init", "payload": {"token": token}})
+    assert (await receive(socket))["type"] == "connection_ack"
+    query = {"query": EVENTS, "variables": {"runId": str(run_id), "afterSeq": 0}}
+    for _ in range(2):
+        await send(socket, {"id": "same", "type": "subscribe", "payload": query})
+
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await receive(socket)
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4409
