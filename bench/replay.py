@@ -230,6 +230,7 @@ def main() -> None:
             args=(create_broker(redis.url),),
             kwargs={
                 "database_url": database_url,
+                "redis_url": redis.url,
                 "provider": LocalSandboxProvider(chromium),
                 "artifacts": root / "artifacts",
                 "step_timeout_ms": 15_000,

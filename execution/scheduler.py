@@ -15,11 +15,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.dispatch import QueueDispatcher
 from execution.engine import reap
+from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
 from execution.notifications import (
     NOTIFICATIONS_QUEUE,
     Notifier,
@@ -28,6 +30,7 @@ from execution.notifications import (
 )
 from models.database import after_commit, create_engine, create_session_factory, transaction
 from resolvers.dispatch import RunDispatcher
+from resolvers.events import publish_committed_events
 from resolvers.schedule_executions import fire_due_schedule, follow_ended_runs, next_due_at
 
 logger = logging.getLogger(__name__)
@@ -148,6 +151,7 @@ def serve_scheduler(
     broker: dramatiq.Broker,
     *,
     database_url: str,
+    redis_url: str,
     smtp: SmtpServer | None,
     base_url: str,
     jobs: Sequence[Job] = (),
@@ -168,20 +172,33 @@ def serve_scheduler(
     )
     worker.start()
     try:
-        asyncio.run(_serve(broker, database_url=database_url, base_url=base_url, jobs=jobs))
+        asyncio.run(
+            _serve(
+                broker, database_url=database_url, redis_url=redis_url, base_url=base_url, jobs=jobs
+            )
+        )
     finally:
         worker.stop()
         broker.close()
 
 
 async def _serve(
-    broker: dramatiq.Broker, *, database_url: str, base_url: str, jobs: Sequence[Job]
+    broker: dramatiq.Broker,
+    *,
+    database_url: str,
+    redis_url: str,
+    base_url: str,
+    jobs: Sequence[Job],
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     engine = create_engine(database_url, pool_size=3)
+    sessions = create_session_factory(engine)
+    # What the jobs change (fired runs, reaped items) are run events: publish them too.
+    redis = Redis.from_url(redis_url, socket_connect_timeout=PUBLISH_TIMEOUT_S)
+    publish_committed_events(sessions, RedisEventPublisher(redis))
     every_job = [
         firing(QueueDispatcher(broker)),
         follower(Notifier(broker, base_url=base_url)),
@@ -189,6 +206,7 @@ async def _serve(
         *jobs,
     ]
     try:
-        await run_scheduler(create_session_factory(engine), stop=stop, jobs=every_job)
+        await run_scheduler(sessions, stop=stop, jobs=every_job)
     finally:
+        await redis.aclose()
         await engine.dispose()

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
+from redis.asyncio import Redis
 
 from execution.actors import register_actors
 from execution.engine import Engine
+from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
 from execution.sandboxes.base import SandboxProvider
 from models.database import create_engine, create_session_factory
+from resolvers.events import publish_committed_events
 
 logger = logging.getLogger(__name__)
 
@@ -21,17 +24,27 @@ def run_worker(
     broker: dramatiq.Broker,
     *,
     database_url: str,
+    redis_url: str,
     provider: SandboxProvider,
     artifacts: Path,
     step_timeout_ms: int,
     threads: int,
     stop: threading.Event,
 ) -> None:
-    """Run a Dramatiq worker executing run items until `stop` is set, then drain and stop it."""
+    """Run a Dramatiq worker executing run items until `stop` is set, then drain and stop it.
+
+    The run events its transactions commit are published on the Redis at `redis_url`.
+    """
     dramatiq.set_broker(broker)
     database = create_engine(database_url, pool_size=threads + 2)
+    sessions = create_session_factory(database)
+    # Used only on Dramatiq's event loop thread, where the actors run.
+    redis = Redis.from_url(
+        redis_url, socket_connect_timeout=PUBLISH_TIMEOUT_S, socket_timeout=PUBLISH_TIMEOUT_S
+    )
+    publish_committed_events(sessions, RedisEventPublisher(redis))
     engine = Engine(
-        sessions=create_session_factory(database),
+        sessions=sessions,
         provider=provider,
         broker=broker,
         artifacts=artifacts,
@@ -50,5 +63,6 @@ def run_worker(
         if loop is not None:  # free browsers and connections on the loop that made them
             loop.run_coroutine(engine.provider.aclose())
             loop.run_coroutine(database.dispose())
+            loop.run_coroutine(redis.aclose())
         worker.stop()
         broker.close()

@@ -1,33 +1,143 @@
-"""A run's append-only event log: every state change adds one, numbered without gaps."""
+"""A run's append-only event log, and its publication to live subscribers after commit.
+
+Every state change adds one event, numbered without gaps; once the transaction commits,
+the process's publisher sends it to the run's channel and its project's channel.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.database import after_commit
 from models.runs import RunEvent, TestRun
+
+_PUBLISHER = "testrun.event_publisher"
+_UNPUBLISHED = "testrun.unpublished_events"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """A committed event as subscribers receive it: small, the log has the rest."""
+
+    run_id: uuid.UUID
+    project_id: uuid.UUID
+    seq: int
+    type: str
+    payload: dict[str, Any]
+
+    def encode(self) -> bytes:
+        """The message published on Redis: `{run_id, project_id, seq, type, payload}`."""
+        return json.dumps(
+            {
+                "run_id": str(self.run_id),
+                "project_id": str(self.project_id),
+                "seq": self.seq,
+                "type": self.type,
+                "payload": self.payload,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def decode(cls, data: bytes | str) -> LiveEvent:
+        """Read a published message; ValueError (or KeyError) when it is not one."""
+        found = json.loads(data)
+        return cls(
+            run_id=uuid.UUID(found["run_id"]),
+            project_id=uuid.UUID(found["project_id"]),
+            seq=int(found["seq"]),
+            type=str(found["type"]),
+            payload=dict(found["payload"]),
+        )
+
+    @classmethod
+    def from_row(cls, row: RunEvent, project_id: uuid.UUID) -> LiveEvent:
+        """An event read back from the log."""
+        return cls(row.test_run_id, project_id, row.seq, row.type, row.payload)
+
+
+def run_channel(run_id: uuid.UUID) -> str:
+    """The channel of one run's events (testRunUpdates, testRunEvents)."""
+    return f"testrun:{run_id}"
+
+
+def project_channel(project_id: uuid.UUID) -> str:
+    """The channel of every run event of a project (list pages, testRunsChanged)."""
+    return f"project:{project_id}:runs"
+
+
+class EventPublisher(Protocol):
+    """Where a process sends the events its transactions committed (Redis in production)."""
+
+    async def publish(self, events: Sequence[LiveEvent]) -> None:
+        """Send the events in order. Never raises: the log has them, subscribers resync."""
+
+
+def publish_committed_events(
+    sessions: async_sessionmaker[AsyncSession], publisher: EventPublisher
+) -> None:
+    """Make every session of `sessions` hand the events it commits to `publisher`."""
+    info = {**(sessions.kw.get("info") or {}), _PUBLISHER: publisher}
+    sessions.configure(info=info)
 
 
 async def append_run_event(
     session: AsyncSession, *, run_id: uuid.UUID, type: str, payload: dict[str, Any]
 ) -> RunEvent:
-    """Add the run's next event in the caller's transaction.
+    """Add the run's next event in the caller's transaction; it is published after commit.
 
     Taking `seq` from `test_runs.event_seq` with one UPDATE locks the run row until commit,
     so concurrent writers get consecutive numbers and readers never see a gap.
     """
-    seq = await session.scalar(
-        update(TestRun)
-        .where(TestRun.id == run_id)
-        .values(event_seq=TestRun.event_seq + 1)
-        .returning(TestRun.event_seq)
-    )
-    if seq is None:
+    numbered = (
+        await session.execute(
+            update(TestRun)
+            .where(TestRun.id == run_id)
+            .values(event_seq=TestRun.event_seq + 1)
+            .returning(TestRun.event_seq, TestRun.project_id)
+        )
+    ).one_or_none()
+    if numbered is None:
         raise LookupError(f"no test run {run_id}")
+    seq, project_id = numbered
     event = RunEvent(test_run_id=run_id, seq=seq, type=type, payload=payload)
     session.add(event)
     await session.flush()
+    _publish_after_commit(session, LiveEvent(run_id, project_id, seq, type, payload))
     return event
+
+
+def _publish_after_commit(session: AsyncSession, event: LiveEvent) -> None:
+    """Queue `event` for the session's publisher; one publication per transaction."""
+    publisher: EventPublisher | None = session.info.get(_PUBLISHER)
+    if publisher is None:  # a process without live subscribers (migrations, admin CLI)
+        return
+    unpublished: list[LiveEvent] | None = session.info.get(_UNPUBLISHED)
+    if unpublished is None:
+        unpublished = session.info[_UNPUBLISHED] = []
+
+        async def publish() -> None:
+            await publisher.publish(session.info.pop(_UNPUBLISHED, []))
+
+        after_commit(session, publish)
+    unpublished.append(event)
+
+
+async def read_run_events(
+    session: AsyncSession, *, run_id: uuid.UUID, after_seq: int, limit: int | None = None
+) -> list[RunEvent]:
+    """The run's events after `after_seq`, in `seq` order (at most `limit`)."""
+    statement = (
+        select(RunEvent)
+        .where(RunEvent.test_run_id == run_id, RunEvent.seq > after_seq)
+        .order_by(RunEvent.seq)
+        .limit(limit)
+    )
+    return list(await session.scalars(statement))

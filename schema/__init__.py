@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -20,6 +20,7 @@ from schema.errors import process_errors
 from schema.execution import LeafFastExecutor
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 # Limits on every operation, so one request cannot ask for unbounded work.
 MAX_DEPTH = 10
@@ -34,12 +35,17 @@ _LIMITERS = (
 )
 
 
+def limit_rules() -> list[type[ASTValidationRule]]:
+    """The depth and alias rules, for transports that validate documents themselves."""
+    return [rule for limiter in _LIMITERS for rule in limiter.validation_rules]
+
+
 class OperationLimits(AddValidationRules):
     """The depth and alias limits, checked in validation (and so cached with it)."""
 
     def __init__(self) -> None:
         """Use the rules of the shared limiters."""
-        super().__init__([rule for limiter in _LIMITERS for rule in limiter.validation_rules])
+        super().__init__(limit_rules())
 
 
 class Schema(strawberry.Schema):
@@ -55,6 +61,7 @@ class Schema(strawberry.Schema):
 schema = Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     scalar_overrides={Long: LONG_SCALAR},
     execution_context_class=LeafFastExecutor,
     extensions=[

@@ -16,6 +16,7 @@ from strawberry.extensions import SchemaExtension
 from models.database import transaction
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import Unauthenticated
+from resolvers.live import LiveRuns
 from resolvers.tokens import Principal
 
 K = TypeVar("K", bound=Hashable)
@@ -39,6 +40,8 @@ class Context:
     session_factory: async_sessionmaker[AsyncSession]
     caller: Principal | None
     dispatcher: RunDispatcher
+    # The process's live runs, for subscriptions; None where nothing is served live.
+    live: LiveRuns | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = field(default_factory=dict)
     _reads: AsyncSession | None = None

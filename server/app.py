@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL, health, and (in later layers) REST and artifacts."""
+"""The Starlette application: GraphQL (HTTP and WebSocket), health, and later REST and artifacts."""
 
 from __future__ import annotations
 
@@ -10,18 +10,20 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from resolvers.tokens import Principal
 from schema import schema
 from schema.context import Context
+from schema.live import SharedResults
 from server.auth import BearerAuthMiddleware
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
 from server.services import Services
 from server.settings import Settings, get_settings
+from server.websocket import graphql_websocket
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             yield
             return
         app.state.services = Services.from_settings(settings)
+        if app.state.services.bus is not None:
+            app.state.services.bus.start()
         settle_garbage_collector()
         try:
             yield
@@ -81,10 +85,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
             Route("/live/{item_id}", live_page, methods=["GET"]),
             Route("/live/{item_id}/stream", live_stream, methods=["GET"]),
+            WebSocketRoute("/graphql", graphql_websocket),
         ],
         middleware=[Middleware(BearerAuthMiddleware)],
         lifespan=lifespan,
     )
     if services is not None:
         app.state.services = services
+    app.state.shared_results = SharedResults()
     return app

@@ -78,13 +78,15 @@ def worker(threads: int) -> None:
 
     settings = _settings()
     database_url = _require("require_database_url")
-    broker = create_broker(_require("require_redis_url"))
+    redis_url = _require("require_redis_url")
+    broker = create_broker(redis_url)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stop.set())
     run_worker(
         broker,
         database_url=database_url,
+        redis_url=redis_url,
         provider=sandbox_provider(settings),
         artifacts=settings.artifacts_dir,
         step_timeout_ms=settings.step_timeout_ms,
@@ -103,10 +105,12 @@ def scheduler() -> None:
 
     settings = _settings()
     database_url = _require("require_database_url")
-    broker = create_broker(_require("require_redis_url"))
+    redis_url = _require("require_redis_url")
+    broker = create_broker(redis_url)
     serve_scheduler(
         broker,
         database_url=database_url,
+        redis_url=redis_url,
         smtp=smtp_server(settings),
         base_url=settings.base_url,
         jobs=sandbox_jobs(settings),

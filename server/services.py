@@ -9,8 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from execution.broker import create_broker
 from execution.dispatch import QueueDispatcher
+from execution.events import RedisEventBus, RedisEventPublisher
 from models.database import create_engine, create_session_factory
 from resolvers.dispatch import RunDispatcher
+from resolvers.events import publish_committed_events
+from resolvers.live import LiveRuns
 from server.settings import Settings
 
 
@@ -23,26 +26,41 @@ class Services:
     redis: Redis
     dispatcher: RunDispatcher
     engine: AsyncEngine | None = None
+    # Subscriptions' events: one Redis pub/sub connection for the process.
+    live: LiveRuns | None = None
+    bus: RedisEventBus | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
-        """Connect lazily to the PostgreSQL and Redis the settings name."""
+        """Connect lazily to the PostgreSQL and Redis the settings name.
+
+        Events committed through these sessions are published on Redis after commit.
+        """
         engine = create_engine(settings.require_database_url(), pool_size=settings.db_pool_size)
         redis = Redis.from_url(
             settings.require_redis_url(),
             socket_connect_timeout=settings.readiness_timeout_s,
             health_check_interval=30,
         )
+        sessions = create_session_factory(engine)
+        publish_committed_events(sessions, RedisEventPublisher(redis))
+        bus = RedisEventBus(
+            settings.require_redis_url(), queue_limit=settings.subscriber_queue_limit
+        )
         return cls(
             settings=settings,
-            session_factory=create_session_factory(engine),
+            session_factory=sessions,
             redis=redis,
             dispatcher=QueueDispatcher(create_broker(settings.require_redis_url())),
             engine=engine,
+            live=LiveRuns(sessions, bus),
+            bus=bus,
         )
 
     async def aclose(self) -> None:
         """Close Redis and, if this object created it, the engine's pool."""
+        if self.bus is not None:
+            await self.bus.aclose()
         await self.redis.aclose()
         if self.engine is not None:
             await self.engine.dispose()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -101,6 +101,29 @@ class Settings(BaseSettings):
         default="testrun@localhost", description="Sender address of schedule emails."
     )
     smtp_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one SMTP send.")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to open GraphQL WebSockets, comma-separated "
+        "(e.g. https://dashboard.example.com); the api's own origin always is, * allows any.",
+    )
+    max_subscriptions_per_connection: int = Field(
+        default=20, ge=1, le=1000, description="Subscriptions one WebSocket may hold at once."
+    )
+    subscriber_queue_limit: int = Field(
+        default=256,
+        ge=1,
+        description="Events waiting for one slow subscriber before it is resynced from the log.",
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """`a,b` from the environment as a list; origins compare without a trailing slash."""
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [str(part).strip().rstrip("/") for part in value]
+        return value
 
     @property
     def base_url(self) -> str:

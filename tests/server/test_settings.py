@@ -62,3 +62,17 @@ def test_environment_variables_lists_every_setting() -> None:
     assert {"DATABASE_URL", "REDIS_URL", "E2B_API_KEY", "TESTRUN_SANDBOX"} <= names
     assert {"TESTRUN_CHROMIUM", "TESTRUN_ARTIFACTS_DIR", "TESTRUN_SECRET_KEY"} <= names
     assert len(names) == len(Settings.model_fields)
+
+
+def test_allowed_origins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESTRUN_ALLOWED_ORIGINS", "https://a.example/, https://b.example:8443")
+
+    assert Settings().allowed_origins == ["https://a.example", "https://b.example:8443"]
+    assert Settings(allowed_origins="*").allowed_origins == ["*"]
+
+
+def test_the_subscription_cap_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESTRUN_MAX_SUBSCRIPTIONS_PER_CONNECTION", "0")
+
+    with pytest.raises(ValidationError, match="max_subscriptions_per_connection"):
+        Settings()

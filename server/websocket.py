@@ -1,0 +1,221 @@
+"""GraphQL over WebSocket, protocol graphql-transport-ws: auth, origins, a cap per connection.
+
+The token comes in the `connection_init` payload (browsers cannot set headers on a
+WebSocket): `{"authorization": "Bearer <token>"}`. Close codes are the protocol's:
+4400 bad message, 4401 subscribe before ack, 4403 missing or bad token, 4406 other
+subprotocol, 4408 no init in time, 4409 duplicate id, 4429 second init.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from models.database import transaction
+from resolvers.errors import Unauthenticated
+from resolvers.tokens import Principal, authenticate_token
+from schema.context import Context
+from schema.live import OperationFailed, OperationRequest, SharedResults, execute_operation
+from server.services import Services
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL = "graphql-transport-ws"
+INIT_TIMEOUT_S = 10.0
+
+
+def origin_allowed(websocket: WebSocket, services: Services) -> bool:
+    """Browsers send Origin: it must be the api's own or one of TESTRUN_ALLOWED_ORIGINS."""
+    origin = websocket.headers.get("origin")
+    if origin is None:  # not a browser; the token still decides
+        return True
+    allowed = services.settings.allowed_origins
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    same_origin = f"{scheme}://{websocket.headers.get('host', '')}"
+    own = {services.settings.base_url, same_origin}
+    return "*" in allowed or origin.rstrip("/") in {*own, *allowed}
+
+
+def init_secret(payload: object) -> str:
+    """The token of a `connection_init` payload: `authorization: Bearer <t>` or `token`."""
+    if isinstance(payload, dict):
+        value = payload.get("authorization") or payload.get("Authorization")
+        if isinstance(value, str):
+            scheme, _, secret = value.partition(" ")
+            if scheme.lower() == "bearer" and secret.strip():
+                return secret.strip()
+        token = payload.get("token")
+        if isinstance(token, str) and token.strip():
+            return token.strip()
+    raise Unauthenticated("Missing token: send {authorization: 'Bearer <token>'}")
+
+
+class GraphQLConnection:
+    """One client's WebSocket: its principal and running operations."""
+
+    def __init__(self, websocket: WebSocket, services: Services, shared: SharedResults) -> None:
+        self.websocket = websocket
+        self.services = services
+        self.shared = shared
+        self.principal: Principal | None = None
+        self.initialized = False
+        self.operations: dict[str, asyncio.Task[None]] = {}
+
+    async def serve(self) -> None:
+        """Answer messages until the client leaves or breaks the protocol."""
+        init_deadline = asyncio.create_task(self._close_unless_initialized())
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                found = _json_object(text) if text is not None else None
+                if found is None:
+                    await self.close(4400, "Invalid message")
+                    return
+                if not await self._handle(found):
+                    return
+        finally:
+            init_deadline.cancel()
+            for task in self.operations.values():
+                task.cancel()
+
+    async def _handle(self, message: dict[str, Any]) -> bool:
+        """Act on one message; False once the connection is closed."""
+        kind = message.get("type")
+        if kind == "connection_init":
+            return await self._init(message.get("payload"))
+        if kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "pong":
+            pass
+        elif kind == "subscribe":
+            return await self._subscribe(message)
+        elif kind == "complete":
+            task = self.operations.pop(str(message.get("id")), None)
+            if task is not None:
+                task.cancel()
+        else:
+            await self.close(4400, f"Unknown message type: {kind!r}")
+            return False
+        return True
+
+    async def _init(self, payload: object) -> bool:
+        if self.initialized:
+            await self.close(4429, "Too many initialisation requests")
+            return False
+        self.initialized = True
+        try:
+            secret = init_secret(payload)
+            async with transaction(self.services.session_factory) as session:
+                self.principal = await authenticate_token(session, secret, now=datetime.now(UTC))
+        except Unauthenticated:
+            await self.close(4403, "Forbidden")
+            return False
+        await self.send({"type": "connection_ack"})
+        return True
+
+    async def _subscribe(self, message: dict[str, Any]) -> bool:
+        if self.principal is None:
+            await self.close(4401, "Unauthorized")
+            return False
+        id_, request = message.get("id"), _request(message.get("payload"))
+        if not isinstance(id_, str) or not id_ or request is None:
+            await self.close(4400, "Invalid subscribe message")
+            return False
+        if id_ in self.operations:
+            await self.close(4409, f"Subscriber for {id_} already exists")
+            return False
+        limit = self.services.settings.max_subscriptions_per_connection
+        if len(self.operations) >= limit:
+            error = {
+                "message": f"Too many subscriptions: at most {limit} per connection",
+                "extensions": {"code": "FORBIDDEN"},
+            }
+            await self.send({"id": id_, "type": "error", "payload": [error]})
+            return True
+        self.operations[id_] = asyncio.create_task(self._operate(id_, request))
+        return True
+
+    async def _operate(self, id_: str, request: OperationRequest) -> None:
+        frame = '{"id":' + json.dumps(id_) + ',"type":"next","payload":'
+        try:
+            results = execute_operation(request, new_context=self._context, shared=self.shared)
+            async for payload in results:
+                await self.websocket.send({"type": "websocket.send", "text": frame + payload + "}"})
+            await self.send({"id": id_, "type": "complete"})
+        except OperationFailed as failed:
+            await self.send({"id": id_, "type": "error", "payload": failed.errors})
+        except (WebSocketDisconnect, OSError):
+            pass  # the client left while we were sending
+        except Exception:
+            if self.websocket.application_state == WebSocketState.CONNECTED:
+                logger.exception("operation %s failed", id_)
+        finally:
+            if self.operations.get(id_) is asyncio.current_task():
+                del self.operations[id_]
+
+    def _context(self) -> Context:
+        return Context(
+            session_factory=self.services.session_factory,
+            caller=self.principal,
+            dispatcher=self.services.dispatcher,
+            live=self.services.live,
+        )
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send one protocol message (quietly nothing once the client left)."""
+        with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+            await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with a protocol code."""
+        if self.websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+                await self.websocket.close(code, reason)
+
+    async def _close_unless_initialized(self) -> None:
+        await asyncio.sleep(INIT_TIMEOUT_S)
+        if not self.initialized:
+            await self.close(4408, "Connection initialisation timeout")
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _request(payload: object) -> OperationRequest | None:
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return None
+    variables = payload.get("variables") or {}
+    name = payload.get("operationName")
+    if not isinstance(variables, dict) or not (name is None or isinstance(name, str)):
+        return None
+    return OperationRequest(query=payload["query"], variables=variables, operation_name=name)
+
+
+async def graphql_websocket(websocket: WebSocket) -> None:
+    """The `/graphql` WebSocket endpoint."""
+    services: Services = websocket.app.state.services
+    if not origin_allowed(websocket, services):
+        logger.info("websocket from origin %s refused", websocket.headers.get("origin"))
+        await websocket.close(1008)  # before accepting: the client sees HTTP 403
+        return
+    if PROTOCOL not in websocket.scope.get("subprotocols", []):
+        await websocket.accept()
+        await websocket.close(4406, "Subprotocol not acceptable")
+        return
+    await websocket.accept(subprotocol=PROTOCOL)
+    shared: SharedResults = websocket.app.state.shared_results
+    await GraphQLConnection(websocket, services, shared).serve()

@@ -1,0 +1,1 @@
+"""Live progress end to end: real api processes, real sockets, real Redis."""

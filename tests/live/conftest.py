@@ -1,0 +1,34 @@
+"""A `testrun api` process shared by a module's tests, and a writer of published events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.execution.conftest import site  # noqa: F401 (the pages a real run visits)
+from tests.live.harness import Api, Writer, api_process
+
+ALLOWED_ORIGIN = "http://dashboard.example"
+MAX_SUBSCRIPTIONS = 3
+
+
+@pytest.fixture(scope="module")
+def api(migrated_database_url: str, redis_url: str) -> Iterator[Api]:
+    with api_process(
+        migrated_database_url,
+        redis_url,
+        TESTRUN_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
+        TESTRUN_MAX_SUBSCRIPTIONS_PER_CONNECTION=str(MAX_SUBSCRIPTIONS),
+    ) as found:
+        yield found
+
+
+@pytest.fixture
+async def writer(
+    committing_session_factory: async_sessionmaker[AsyncSession], redis_url: str
+) -> AsyncIterator[Writer]:
+    found = await Writer.create(committing_session_factory, redis_url)
+    yield found
+    await found.aclose()

@@ -1,0 +1,192 @@
+"""Real api processes, GraphQL WebSocket clients and event writers for the live tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+from gql import Client, GraphQLRequest
+from gql.transport.websockets import WebsocketsTransport
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from execution.events import RedisEventPublisher
+from models.database import transaction
+from models.enums import Role
+from resolvers.events import append_run_event, publish_committed_events
+from resolvers.tokens import create_api_token
+from server.embedded import free_port
+from tests.execution.engine_harness import Team
+from tests.processes import Output, cli_env, started
+
+EVENTS = """
+subscription Events($runId: UUID!, $afterSeq: Int!) {
+  testRunEvents(runId: $runId, afterSeq: $afterSeq) { runId seq type payload }
+}
+"""
+UPDATES = """
+subscription Updates($runId: UUID!) {
+  testRunUpdates(runId: $runId) {
+    id status eventSeq totalTests passedTests failedTests
+    items { id status currentStep totalSteps vncUrl }
+  }
+}
+"""
+CHANGES = """
+subscription Changes($projectId: UUID!) {
+  testRunsChanged(projectId: $projectId) { runId seq type run { id status } }
+}
+"""
+
+
+@dataclass
+class Api:
+    """A `testrun api` process on a free port."""
+
+    port: int
+    output: Output
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def api_process(database_url: str, redis_url: str, **settings: str) -> Iterator[Api]:
+    """Start `testrun api` against the given PostgreSQL and Redis; yields once it answers."""
+    port = free_port()
+    env = cli_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        TESTRUN_PORT=str(port),
+        TESTRUN_LOG_LEVEL="info",
+        **settings,
+    )
+    with started("api", env=env) as (process, output):
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, output.drain()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, output.drain()
+            time.sleep(0.1)
+        yield Api(port, output)
+
+
+@dataclass
+class Writer:
+    """Commits run events as the api and workers do, publishing them after commit."""
+
+    team: Team
+    redis: Redis
+
+    @classmethod
+    async def create(cls, sessions: async_sessionmaker[AsyncSession], redis_url: str) -> Writer:
+        redis = Redis.from_url(redis_url, socket_connect_timeout=0.5)
+        publish_committed_events(sessions, RedisEventPublisher(redis, timeout_s=0.5))
+        return cls(await Team.create(sessions), redis)
+
+    async def token(self, role: Role = Role.VIEWER) -> str:
+        async with transaction(self.team.sessions) as session:
+            _, secret = await create_api_token(
+                session, user_id=self.team.user.id, project_id=self.team.project.id, role=role
+            )
+        return secret
+
+    async def event(self, run_id: uuid.UUID, type_: str = "step.completed", **payload: Any) -> int:
+        async with transaction(self.team.sessions) as session:
+            event = await append_run_event(session, run_id=run_id, type=type_, payload=payload)
+        return event.seq
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+
+def transport(api: Api, token: str | None) -> WebsocketsTransport:
+    payload = {} if token is None else {"authorization": f"Bearer {token}"}
+    return WebsocketsTransport(
+        url=api.ws_url,
+        init_payload=payload,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+    )
+
+
+@dataclass
+class Received:
+    """What one subscription received, filled by a background task."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    error: BaseException | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait_for(self, predicate: Any, timeout: float = 30) -> None:
+        async def until() -> None:
+            while not predicate(self.results):
+                assert self.error is None, self.error
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+
+
+@asynccontextmanager
+async def subscribed(
+    api: Api, token: str, document: str, **variables: Any
+) -> AsyncIterator[Received]:
+    """Subscribe with gql over a real socket; results collect in the background."""
+    received = Received()
+    ready = asyncio.Event()
+
+    async def listen() -> None:
+        try:
+            async with Client(transport=transport(api, token)) as session:
+                ready.set()
+                async for result in session.subscribe(
+                    GraphQLRequest(document, variable_values=variables)
+                ):
+                    received.results.append(result)
+                    received.changed.set()
+        except Exception as error:
+            received.error = error
+        finally:
+            ready.set()
+            received.done.set()
+            received.changed.set()
+
+    task = asyncio.create_task(listen())
+    await ready.wait()
+    try:
+        yield received
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def raw_socket(api: Api, **connect: Any) -> websockets.ClientConnection:
+    """A bare graphql-transport-ws socket, for protocol-level checks."""
+    return await websockets.connect(api.ws_url, subprotocols=["graphql-transport-ws"], **connect)  # type: ignore[list-item]
+
+
+async def send(socket: websockets.ClientConnection, message: dict[str, Any]) -> None:
+    await socket.send(json.dumps(message))
+
+
+async def receive(socket: websockets.ClientConnection, timeout: float = 10) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
+    return found
