@@ -27,11 +27,13 @@ from resolvers.access import require_writer
 from resolvers.batches import among, group_rows, pick_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
-from resolvers.items import lock_test_run
+from resolvers.items import lock_test_run, read_test_run_item, scoped_runs
+from resolvers.pages import read_page
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Count,
     Input,
+    PageInput,
     Percentage,
     Text,
     Varchar500,
@@ -389,3 +391,26 @@ async def load_results_by_run(
         .order_by(TestRunItem.execution_order, *_ATTEMPT_ORDER)
     )
     return group_rows(run_ids, rows, lambda row: row.test_run_id)
+
+
+async def read_test_run_results(
+    session: AsyncSession, *, principal: Principal, run_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[TestRunResult], int]:
+    """One page of a run's results (item order, then attempt) and how many; NotFound for the run."""
+    if await session.scalar(scoped_runs(principal).where(TestRun.id == run_id)) is None:
+        raise NotFound.of("Test run", run_id)
+    statement = (
+        select(TestRunResult)
+        .join(TestRunItem, TestRunItem.id == TestRunResult.test_run_item_id)
+        .where(TestRunResult.test_run_id == run_id)
+    )
+    return await read_page(session, statement, page, TestRunItem.execution_order, *_ATTEMPT_ORDER)
+
+
+async def read_item_results(
+    session: AsyncSession, *, principal: Principal, item_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[TestRunResult], int]:
+    """One page of an item's results by attempt, and how many; NotFound for the item."""
+    item = await read_test_run_item(session, principal=principal, item_id=item_id)
+    statement = select(TestRunResult).where(TestRunResult.test_run_item_id == item.id)
+    return await read_page(session, statement, page, *_ATTEMPT_ORDER)

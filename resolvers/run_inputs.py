@@ -7,7 +7,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, PlainValidator, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    field_validator,
+)
 
 from models.enums import Executor, RunStatus
 from resolvers.validation import (
@@ -113,7 +120,9 @@ def _date_bound(value: object) -> date | datetime:
     return parsed
 
 
-DateBound = Annotated[date | datetime, PlainValidator(_date_bound)]
+DateBound = Annotated[
+    date | datetime, PlainValidator(_date_bound, json_schema_input_type=date | datetime)
+]
 
 
 class RunSortField(StrEnum):
@@ -147,3 +156,16 @@ class TestRunFilter(PageInput):
     search: Varchar255 | None = None
     sort_by: RunSortField = RunSortField.CREATED_AT
     sort_order: SortOrder = SortOrder.DESC
+
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class RunExecution(Input):
+    """runs-execute.md's request: start run `run_id` of tenant `tenant_id`.
+
+    Ids are strings there (Firestore's); a run id that is no UUID names no run.
+    """
+
+    run_id: ExternalId
+    tenant_id: ExternalId

@@ -16,10 +16,12 @@ from models.test_cases import TestScript
 from resolvers import stats
 from resolvers.batches import among, group_rows
 from resolvers.errors import NotFound
-from resolvers.results import Milliseconds, Position, lock_result
+from resolvers.pages import read_page
+from resolvers.results import Milliseconds, Position, lock_result, read_test_run_result
 from resolvers.tokens import Principal
-from resolvers.validation import Input, Name, Text
+from resolvers.validation import Input, Name, PageInput, Text
 
+_ADDED_ORDER = (ScriptResult.created_at, ScriptResult.id)
 ExitCode = Annotated[int, Field(ge=-2_147_483_648, le=2_147_483_647)]
 # The result's count columns are named after the type: pre_scripts for pre_execution...
 _COUNT_NAMES = {
@@ -83,6 +85,21 @@ async def add_script_result(
 
     A failed critical pre-execution script marks the result `pre_script_aborted`.
     """
+    result, _ = await _record(session, principal=principal, result_id=result_id, data=data)
+    return result
+
+
+async def record_script_result(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, data: ScriptResultInput
+) -> ScriptResult:
+    """`add_script_result`, answering with the new script result row."""
+    _, script = await _record(session, principal=principal, result_id=result_id, data=data)
+    return script
+
+
+async def _record(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, data: ScriptResultInput
+) -> tuple[TestRunResult, ScriptResult]:
     result, run = await lock_result(
         session, principal=principal, result_id=result_id, action="add script results"
     )
@@ -101,10 +118,20 @@ async def add_script_result(
         "script_language": None if data.script_language is None else data.script_language.value,
         "status": data.status.value,
     }
-    session.add(ScriptResult(**values))
+    script = ScriptResult(**values)
+    session.add(script)
     await session.flush()
     await stats.save_result_counts(session, run, result, await _script_counts(session, result.id))
-    return result
+    return result, script
+
+
+async def read_script_results(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[ScriptResult], int]:
+    """One page of a result's script executions as added, and how many; NotFound for the result."""
+    result = await read_test_run_result(session, principal=principal, result_id=result_id)
+    statement = select(ScriptResult).where(ScriptResult.test_run_result_id == result.id)
+    return await read_page(session, statement, page, *_ADDED_ORDER)
 
 
 async def load_scripts_by_result(
@@ -114,6 +141,6 @@ async def load_scripts_by_result(
     rows = await session.scalars(
         select(ScriptResult)
         .where(among(ScriptResult.test_run_result_id, result_ids))
-        .order_by(ScriptResult.created_at, ScriptResult.id)
+        .order_by(*_ADDED_ORDER)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

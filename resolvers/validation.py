@@ -53,8 +53,8 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
 
 
-def _field_name(location: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in location) or "input"
+def _field_name(location: tuple[int | str, ...], root: str = "input") -> str:
+    return ".".join(str(part) for part in location) or root
 
 
 def _message(error: Mapping[str, Any]) -> str:
@@ -69,6 +69,22 @@ def parse(model: type[Model], data: Mapping[str, Any]) -> Model:
     except PydanticValidationError as error:
         raise ValidationFailed(
             [FieldError(_field_name(item["loc"]), _message(item)) for item in error.errors()]
+        ) from None
+
+
+def parse_json(model: type[Model], document: bytes) -> Model:
+    """A JSON document as a `model`, strictly: a wrong JSON type is an error, not coerced.
+
+    Errors about the document as a whole (not JSON, not an object) name the field `body`.
+    """
+    try:
+        return model.model_validate_json(document, strict=True)
+    except PydanticValidationError as error:
+        raise ValidationFailed(
+            [
+                FieldError(_field_name(item["loc"], "body"), _message(item))
+                for item in error.errors()
+            ]
         ) from None
 
 
