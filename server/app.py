@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL, health, and (in later layers) REST and artifacts."""
+"""The Starlette application: GraphQL, REST, artifacts and health."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -17,8 +18,10 @@ from strawberry.asgi import GraphQL
 from resolvers.tokens import Principal
 from schema import schema
 from schema.context import Context
+from server.artifacts import artifact_routes
 from server.auth import BearerAuthMiddleware
 from server.health import healthz, readyz
+from server.rest.api import rest_routes
 from server.services import Services
 from server.settings import Settings, get_settings
 
@@ -57,6 +60,19 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+async def http_error(request: Request, error: Exception) -> Response:
+    """Unknown paths and wrong methods answer the REST error body too: `{"detail": ...}`."""
+    assert isinstance(error, HTTPException)
+    return JSONResponse(
+        {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+    )
+
+
+async def internal_error(request: Request, error: Exception) -> Response:
+    """A bug: the same JSON shape, no internals (the traceback is logged by the server)."""
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Starlette:
     """The api. With `services` given (tests), it uses them and does not close them."""
     settings = settings or (services.settings if services else get_settings())
@@ -78,8 +94,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
+            *rest_routes(),
+            *artifact_routes(),
         ],
         middleware=[Middleware(BearerAuthMiddleware)],
+        exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )
     if services is not None:

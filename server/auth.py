@@ -9,11 +9,13 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models.database import transaction
+from resolvers.artifacts import ARTIFACTS_PREFIX
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import authenticate_token
 from server.services import Services
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+# Health, and the API's description (it holds no data). Artifacts carry their own signature.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
 
 
 def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:
@@ -57,7 +59,8 @@ class BearerAuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate HTTP requests, then pass them on."""
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        path = scope["path"]
+        if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith(ARTIFACTS_PREFIX):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
