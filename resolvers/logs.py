@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from resolvers.validation import (
     Input,
     PageInput,
     Text,
+    Timestamp,
     Varchar50,
     Varchar100,
     Varchar500,
@@ -49,7 +50,7 @@ class ConsoleLogInput(Input):
     column_number: Count | None = None
     stack_trace: Text | None = None
     step_index: Count | None = None
-    timestamp: AwareDatetime
+    timestamp: Timestamp
 
 
 class NetworkLogInput(Input):
@@ -66,7 +67,7 @@ class NetworkLogInput(Input):
     content_type: ContentType | None = None
     content_length: Count | None = None
     resource_type: Varchar50 | None = None
-    timestamp: AwareDatetime
+    timestamp: Timestamp
     duration_ms: Milliseconds | None = None
     ttfb_ms: Milliseconds | None = None
     error_message: Text | None = None

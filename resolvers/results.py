@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from resolvers.validation import (
     PageInput,
     Percentage,
     Text,
+    Timestamp,
     Varchar500,
     Varchar2000,
 )
@@ -83,8 +84,8 @@ class ResultSubmission(Input):
     test_run_item_id: uuid.UUID
     test_case_id: uuid.UUID
     status: ResultStatus
-    started_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
     duration_ms: Milliseconds | None = None
     passed_steps: Count = 0
     failed_steps: Count = 0

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     Field,
     PlainValidator,
     StringConstraints,
@@ -25,6 +24,7 @@ from resolvers.validation import (
     SuitePath,
     Tags,
     Text,
+    Timestamp,
     Varchar50,
     Varchar100,
     Varchar255,
@@ -77,7 +77,7 @@ class TestRunUpdate(RunEnvironment):
     retry_count: RetryCount | None = None
     tags: Tags | None = None
     notes: Text | None = None
-    scheduled_at: AwareDatetime | None = None
+    scheduled_at: Timestamp | None = None
     executor: Executor | None = None
 
     _not_null = field_validator(

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +19,7 @@ from resolvers.errors import NotFound
 from resolvers.pages import read_page
 from resolvers.results import Milliseconds, Position, lock_result, read_test_run_result
 from resolvers.tokens import Principal
-from resolvers.validation import Input, Name, PageInput, Text
+from resolvers.validation import Input, Name, PageInput, Text, Timestamp
 
 _ADDED_ORDER = (ScriptResult.created_at, ScriptResult.id)
 ExitCode = Annotated[int, Field(ge=-2_147_483_648, le=2_147_483_647)]
@@ -46,7 +46,7 @@ class ScriptResultInput(Input):
     error_message: Text | None = None
     is_critical: bool = False
     attached_to_step: Position | None = None
-    executed_at: AwareDatetime | None = None
+    executed_at: Timestamp | None = None
 
 
 async def _script_counts(session: AsyncSession, result_id: uuid.UUID) -> dict[str, Any]:

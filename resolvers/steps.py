@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, cast
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy import Integer, Table, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from resolvers.validation import (
     Input,
     PageInput,
     Text,
+    Timestamp,
     Varchar100,
     Varchar500,
     Varchar1000,
@@ -48,8 +49,8 @@ class StepResultInput(Input):
     action: Action
     description: Text | None = None
     status: StepStatus
-    started_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
     duration_ms: Milliseconds | None = None
     selector: Varchar1000 | None = None
     element_html: Text | None = None

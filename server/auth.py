@@ -18,6 +18,10 @@ from server.services import Services
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
 
 
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(ARTIFACTS_PREFIX)
+
+
 def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:
     """A browser loading GraphiQL: the page holds no data, and it cannot send a header."""
     return (
@@ -59,8 +63,7 @@ class BearerAuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Authenticate HTTP requests, then pass them on."""
-        path = scope["path"]
-        if scope["type"] != "http" or path in PUBLIC_PATHS or path.startswith(ARTIFACTS_PREFIX):
+        if scope["type"] != "http" or _is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from server.rest import execute, reports, results, runs, schedules
 from server.rest.docs import render_docs
 from server.rest.openapi import openapi_document
-from server.rest.operations import AnyOperation
+from server.rest.operations import AnyOperation, routes
 
 OPERATIONS: list[AnyOperation] = [
     *runs.OPERATIONS,
@@ -65,7 +65,7 @@ def _docs_page() -> str:
 def rest_routes() -> list[Route]:
     """The operations' routes, then /openapi.json and /docs."""
     return [
-        *(operation.route() for operation in OPERATIONS),
+        *routes(OPERATIONS),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
     ]

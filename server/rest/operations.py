@@ -8,10 +8,8 @@ error bodies, and the same declaration becomes its entry in /openapi.json.
 
 from __future__ import annotations
 
-import functools
-import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -22,6 +20,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from models.database import transaction
 from resolvers.dispatch import RunDispatcher
@@ -39,8 +38,6 @@ from resolvers.tokens import Principal
 from resolvers.validation import Input, parse, parse_json
 from server.auth import unauthenticated_response
 from server.services import Services
-
-logger = logging.getLogger(__name__)
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 QueryT = TypeVar("QueryT", bound=BaseModel)
@@ -153,10 +150,6 @@ class Operation(Generic[BodyT, QueryT]):
         """The handler's docstring."""
         return (self.handler.__doc__ or self.summary).strip()
 
-    def route(self) -> Route:
-        """The Starlette route serving this operation."""
-        return Route(self.path, functools.partial(serve, self), methods=[self.method])
-
 
 AnyOperation = Operation[Any, Any]
 
@@ -255,3 +248,43 @@ async def serve(operation: Operation[BodyT, QueryT], request: Request) -> Respon
     if isinstance(reply, Response):
         return reply
     return json_reply(reply, operation.status)
+
+
+class PathOperations:
+    """The ASGI app of one path: each method to its operation, any other one 405.
+
+    One app per path, so that 405's `Allow` lists every method the path has.
+    """
+
+    def __init__(self, operations: Iterable[AnyOperation]) -> None:
+        self.by_method = {operation.method: operation for operation in operations}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request with the operation of its method."""
+        request = Request(scope, receive)
+        operation = self.by_method.get(request.method)
+        if operation is None:
+            allowed = ", ".join(sorted(self.by_method))
+            response: Response = JSONResponse(
+                {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allowed}
+            )
+        else:
+            response = await serve(operation, request)
+        await response(scope, receive, send)
+
+
+def _literal_first(path: str) -> tuple[int, ...]:
+    return tuple(int(segment.startswith("{")) for segment in path.split("/"))
+
+
+def routes(operations: Iterable[AnyOperation]) -> list[Route]:
+    """One route per path, literal segments before parameters at the same place.
+
+    `/schedules/pending` then comes before `/schedules/{schedule_id}`, as OpenAPI matches.
+    """
+    by_path: dict[str, list[AnyOperation]] = {}
+    for operation in operations:
+        by_path.setdefault(operation.path, []).append(operation)
+    return [
+        Route(path, PathOperations(by_path[path])) for path in sorted(by_path, key=_literal_first)
+    ]
