@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -125,15 +124,17 @@ def parse(model: type[Model], data: Mapping[str, Any]) -> Model:
     return _storable_strings(parsed)
 
 
-def _integral(number: str) -> int | float:
-    value = float(number)
-    return int(value) if value.is_integer() else value
+# Strict errors that lax JSON validation parses the same value for: an ISO string given
+# to a datetime or UUID field behind a before-validator (which hands strict mode a Python
+# str), or a whole float such as 3.0, which JSON Schema counts as an integer.
+_STRING_PARSED = frozenset({"datetime_type", "date_type", "uuid_type", "enum"})
 
 
-def _float_for_int(error: PydanticValidationError) -> bool:
-    return any(
-        item["type"] == "int_type" and isinstance(item["input"], float) for item in error.errors()
-    )
+def _lax_parses_alike(error: Mapping[str, Any]) -> bool:
+    value = error["input"]
+    if error["type"] == "int_type":
+        return isinstance(value, float) and value.is_integer()
+    return error["type"] in _STRING_PARSED and isinstance(value, str)
 
 
 def parse_json(model: type[Model], document: bytes) -> Model:
@@ -148,11 +149,9 @@ def parse_json(model: type[Model], document: bytes) -> Model:
         failed = error
     else:
         return _storable_strings(parsed) if _UNSTORABLE_ESCAPE.search(document) else parsed
-    if _float_for_int(failed):
-        # Rare: write whole floats as integers and try once more.
-        rewritten = json.dumps(json.loads(document, parse_float=_integral))
+    if all(_lax_parses_alike(item) for item in failed.errors()):
         try:
-            return _storable_strings(model.model_validate_json(rewritten, strict=True))
+            return _storable_strings(model.model_validate_json(document))
         except PydanticValidationError as error:
             failed = error
     raise ValidationFailed(
