@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from bench.read_api import wait_for_api
+from bench._stack import api_process, databases
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
 from models.results import TestRunResult
@@ -32,8 +27,6 @@ from models.tenancy import Project, User
 from models.test_cases import TestCase
 from resolvers.tenancy import ensure_member
 from resolvers.tokens import create_api_token
-from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from server.migrate import upgrade_database
 
 STEPS_PER_CALL = 1_000
 CALLS = 40
@@ -183,39 +176,12 @@ async def through_asyncpg(database_url: str, result_ids: list[uuid.UUID]) -> flo
 
 def main() -> None:
     """Run the benchmark and print its figures."""
-    root = Path(tempfile.mkdtemp(prefix="testrun-bench-"))
-    postgres = EmbeddedPostgres(root / "postgres", durable=False)
-    redis = EmbeddedRedis(root / "redis", durable=False)
-    postgres.start()
-    redis.start()
-    api: subprocess.Popen[bytes] | None = None
-    try:
-        postgres.ensure_database("bench")
-        database_url = postgres.url("bench")
-        upgrade_database(database_url)
+    with databases() as (database_url, redis_url):
         token, api_results = asyncio.run(seed(database_url, CALLS + WARMUP_CALLS))
         _, raw_results = asyncio.run(seed(database_url, CALLS + WARMUP_CALLS))
-        port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis.url,
-            "TESTRUN_PORT": str(port),
-            "TESTRUN_LOG_LEVEL": "warning",
-        }
-        api = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "api"], env=env, stdout=subprocess.DEVNULL
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        wait_for_api(base_url, api)
-        api_seconds = asyncio.run(through_api(base_url, token, api_results))
+        with api_process(database_url, redis_url) as base_url:
+            api_seconds = asyncio.run(through_api(base_url, token, api_results))
         raw_seconds = asyncio.run(through_asyncpg(database_url, raw_results))
-    finally:
-        if api is not None:
-            api.terminate()
-            api.wait(timeout=10)
-        redis.stop()
-        postgres.stop()
 
     rows = CALLS * STEPS_PER_CALL
     api_rate, raw_rate = rows / api_seconds, rows / raw_seconds

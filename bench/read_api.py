@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 from sqlalchemy import event
 
+from bench._stack import api_process, databases
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
 from models.results import TestRunResult
@@ -32,8 +28,6 @@ from models.tenancy import Project, User
 from models.test_cases import TestCase
 from resolvers.tenancy import ensure_member
 from resolvers.tokens import create_api_token
-from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from server.migrate import upgrade_database
 
 ROUNDS = 300
 WARMUP = 30
@@ -256,58 +250,16 @@ def _raw_item(item: asyncpg.Record, result: asyncpg.Record | None) -> dict[str, 
     }
 
 
-def wait_for_api(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    """Block until the api answers /healthz."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"testrun api exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("testrun api did not start")
-
-
 def main() -> None:
     """Run the benchmark and print its figures."""
-    root = Path(tempfile.mkdtemp(prefix="testrun-bench-"))
-    postgres = EmbeddedPostgres(root / "postgres", durable=False)
-    redis = EmbeddedRedis(root / "redis", durable=False)
-    postgres.start()
-    redis.start()
-    api: subprocess.Popen[bytes] | None = None
-    try:
-        postgres.ensure_database("bench")
-        database_url = postgres.url("bench")
-        upgrade_database(database_url)
+    with databases() as (database_url, redis_url):
         small_token, small_run, _ = asyncio.run(seed(database_url, 10))
         token, run_id, project_id = asyncio.run(seed(database_url, 100))
-        statements_10 = count_statements(database_url, redis.url, small_token, small_run)
-        statements_100 = count_statements(database_url, redis.url, token, run_id)
-
-        port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis.url,
-            "TESTRUN_PORT": str(port),
-            "TESTRUN_LOG_LEVEL": "warning",
-        }
-        api = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "api"], env=env, stdout=subprocess.DEVNULL
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        wait_for_api(base_url, api)
-        graphql = asyncio.run(time_graphql(base_url, token, run_id))
+        statements_10 = count_statements(database_url, redis_url, small_token, small_run)
+        statements_100 = count_statements(database_url, redis_url, token, run_id)
+        with api_process(database_url, redis_url) as base_url:
+            graphql = asyncio.run(time_graphql(base_url, token, run_id))
         raw = asyncio.run(time_raw(database_url, run_id, project_id))
-    finally:
-        if api is not None:
-            api.terminate()
-            api.wait(timeout=10)
-        redis.stop()
-        postgres.stop()
 
     g50, g99 = percentile(graphql, 50), percentile(graphql, 99)
     r50, r99 = percentile(raw, 50), percentile(raw, 99)

@@ -16,8 +16,7 @@ from models.results import CheckpointResult, TestRunResult, TestStepResult
 from resolvers import stats
 from resolvers.batches import among, group_rows
 from resolvers.errors import FieldError, ValidationFailed
-from resolvers.pages import read_page
-from resolvers.results import JsonObject, lock_result, read_test_run_result
+from resolvers.results import JsonObject, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_times
 from resolvers.tokens import Principal
 from resolvers.validation import (
@@ -169,9 +168,14 @@ async def read_checkpoint_results(
     session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
 ) -> tuple[Sequence[CheckpointResult], int]:
     """One page of a result's checkpoints as added, and how many; NotFound for the result."""
-    result = await read_test_run_result(session, principal=principal, result_id=result_id)
-    statement = select(CheckpointResult).where(CheckpointResult.test_run_result_id == result.id)
-    return await read_page(session, statement, page, *_ADDED_ORDER)
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=CheckpointResult,
+        order=_ADDED_ORDER,
+    )
 
 
 async def load_checkpoints_by_result(

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.enums import LogLevel
 from models.results import ConsoleLog, NetworkLog, TestRunResult
 from resolvers.batches import among, group_rows
-from resolvers.pages import read_page
-from resolvers.results import JsonObject, Milliseconds, lock_result, read_test_run_result
+from resolvers.results import JsonObject, Milliseconds, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_columns, insert_batch
 from resolvers.tokens import Principal
 from resolvers.validation import (
@@ -144,15 +143,25 @@ async def read_console_logs(
     session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
 ) -> tuple[Sequence[ConsoleLog], int]:
     """One page of a result's console messages by time, and how many; NotFound for the result."""
-    result = await read_test_run_result(session, principal=principal, result_id=result_id)
-    statement = select(ConsoleLog).where(ConsoleLog.test_run_result_id == result.id)
-    return await read_page(session, statement, page, *_CONSOLE_ORDER)
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=ConsoleLog,
+        order=_CONSOLE_ORDER,
+    )
 
 
 async def read_network_logs(
     session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
 ) -> tuple[Sequence[NetworkLog], int]:
     """One page of a result's network requests by time, and how many; NotFound for the result."""
-    result = await read_test_run_result(session, principal=principal, result_id=result_id)
-    statement = select(NetworkLog).where(NetworkLog.test_run_result_id == result.id)
-    return await read_page(session, statement, page, *_NETWORK_ORDER)
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=NetworkLog,
+        order=_NETWORK_ORDER,
+    )

@@ -12,13 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import Base
 from models.enums import FINAL_ITEM_STATUSES, Executor, ResultStatus, RunStatus
 from models.results import TestExecutionHistory, TestRunResult
 from models.runs import TestRun, TestRunItem
@@ -406,6 +407,24 @@ async def read_test_run_results(
         .where(TestRunResult.test_run_id == run_id)
     )
     return await read_page(session, statement, page, TestRunItem.execution_order, *_ATTEMPT_ORDER)
+
+
+ResultRow = TypeVar("ResultRow", bound=Base)
+
+
+async def read_result_rows(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    result_id: uuid.UUID,
+    page: PageInput,
+    rows: type[ResultRow],
+    order: Sequence[Any],
+) -> tuple[Sequence[ResultRow], int]:
+    """One page of a result's `rows` (steps, logs...) in `order`, and how many; NotFound for it."""
+    result = await read_test_run_result(session, principal=principal, result_id=result_id)
+    of_result = rows.__table__.c.test_run_result_id == result.id
+    return await read_page(session, select(rows).where(of_result), page, *order)
 
 
 async def read_item_results(

@@ -16,8 +16,7 @@ from models.test_cases import TestScript
 from resolvers import stats
 from resolvers.batches import among, group_rows
 from resolvers.errors import NotFound
-from resolvers.pages import read_page
-from resolvers.results import Milliseconds, Position, lock_result, read_test_run_result
+from resolvers.results import Milliseconds, Position, lock_result, read_result_rows
 from resolvers.tokens import Principal
 from resolvers.validation import Input, Name, PageInput, Text, Timestamp
 
@@ -129,9 +128,14 @@ async def read_script_results(
     session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
 ) -> tuple[Sequence[ScriptResult], int]:
     """One page of a result's script executions as added, and how many; NotFound for the result."""
-    result = await read_test_run_result(session, principal=principal, result_id=result_id)
-    statement = select(ScriptResult).where(ScriptResult.test_run_result_id == result.id)
-    return await read_page(session, statement, page, *_ADDED_ORDER)
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=ScriptResult,
+        order=_ADDED_ORDER,
+    )
 
 
 async def load_scripts_by_result(

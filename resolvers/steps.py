@@ -19,12 +19,12 @@ from models.results import TestRunResult, TestStepResult
 from resolvers import stats
 from resolvers.batches import among, group_rows
 from resolvers.errors import Conflict, NotFound
-from resolvers.pages import read_page
 from resolvers.results import (
     Milliseconds,
     Position,
     lock_result,
     not_before_start,
+    read_result_rows,
     read_test_run_result,
 )
 from resolvers.tokens import Principal
@@ -221,6 +221,11 @@ async def read_step_results(
     session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
 ) -> tuple[Sequence[TestStepResult], int]:
     """One page of a result's steps by step number, and how many; NotFound for the result."""
-    result = await read_test_run_result(session, principal=principal, result_id=result_id)
-    statement = select(TestStepResult).where(TestStepResult.test_run_result_id == result.id)
-    return await read_page(session, statement, page, *_STEP_ORDER)
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=TestStepResult,
+        order=_STEP_ORDER,
+    )

@@ -8,7 +8,7 @@ list to keep in step. Columns only the engine uses are left out.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, cast
 
@@ -30,6 +30,7 @@ from models.results import (
 )
 from models.runs import TestRun, TestRunItem
 from models.schedules import Schedule, ScheduleExecution
+from resolvers.validation import PageInput
 
 Body = type[BaseModel]
 _ROWS = ConfigDict(from_attributes=True)
@@ -80,6 +81,16 @@ def page_of(row: Body) -> Body:
         total=(int, Field(description="How many match in all.")),
         limit=(int, Field(description="Page size asked for (default 20, at most 100).")),
         offset=(int, Field(description="Rows skipped before this page.")),
+    )
+
+
+def page_body(row: Body, rows: Sequence[object], total: int, page: PageInput) -> BaseModel:
+    """The `page_of(row)` body of `rows` (ORM rows), `total` and the page asked for."""
+    return page_of(row)(
+        items=[row.model_validate(each) for each in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 

@@ -7,9 +7,10 @@ Submissions are the spec's "Manual Test Run Workflow": they are taken for runs w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from resolvers import checkpoints, history, logs, results, script_results, steps
 from resolvers.checkpoints import CheckpointResultInput
@@ -28,6 +29,7 @@ from server.rest.bodies import (
     StepResultBody,
     TestRunResultBody,
     body,
+    page_body,
     page_of,
 )
 from server.rest.operations import AnyOperation, Call, NoBody, NoQuery, Operation, Reply
@@ -68,19 +70,22 @@ History = body(
 )
 
 
+# A resolver reading one page of a result's rows, e.g. `steps.read_step_results`.
+ReadRows = Callable[..., Awaitable[tuple[Sequence[Any], int]]]
+
+
 class HistoryQuery(Input):
     """How many of the latest executions to list."""
 
     limit: int = Field(default=10, ge=1, le=history.MAX_HISTORY)
 
 
-def _page(row: Body, rows: Sequence[object], total: int, page: PageInput) -> BaseModel:
-    return page_of(row)(
-        items=[row.model_validate(each) for each in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+async def _result_rows(call: Call[NoBody, PageInput], read: ReadRows, row: Body) -> Reply:
+    async with call.reading() as session:
+        rows, total = await read(
+            session, principal=call.principal, result_id=call.id("result_id"), page=call.query
+        )
+    return page_body(row, rows, total, call.query)
 
 
 async def submit_test_run_result(call: Call[ResultSubmission, NoQuery]) -> Reply:
@@ -110,7 +115,7 @@ async def list_test_run_results(call: Call[NoBody, PageInput]) -> Reply:
         rows, total = await results.read_test_run_results(
             session, principal=call.principal, run_id=call.id("run_id"), page=call.query
         )
-    return _page(TestRunResultBody, rows, total, call.query)
+    return page_body(TestRunResultBody, rows, total, call.query)
 
 
 async def list_item_results(call: Call[NoBody, PageInput]) -> Reply:
@@ -119,7 +124,7 @@ async def list_item_results(call: Call[NoBody, PageInput]) -> Reply:
         rows, total = await results.read_item_results(
             session, principal=call.principal, item_id=call.id("item_id"), page=call.query
         )
-    return _page(TestRunResultBody, rows, total, call.query)
+    return page_body(TestRunResultBody, rows, total, call.query)
 
 
 async def get_test_case_history(call: Call[NoBody, HistoryQuery]) -> Reply:
@@ -150,11 +155,7 @@ async def get_test_case_history(call: Call[NoBody, HistoryQuery]) -> Reply:
 
 async def list_step_results(call: Call[NoBody, PageInput]) -> Reply:
     """A result's steps by step number."""
-    async with call.reading() as session:
-        rows, total = await steps.read_step_results(
-            session, principal=call.principal, result_id=call.id("result_id"), page=call.query
-        )
-    return _page(StepResultBody, rows, total, call.query)
+    return await _result_rows(call, steps.read_step_results, StepResultBody)
 
 
 async def get_step_result(call: Call[NoBody, NoQuery]) -> Reply:
@@ -192,11 +193,7 @@ async def add_step_results(call: Call[StepResultBatch, NoQuery]) -> Reply:
 
 async def list_checkpoint_results(call: Call[NoBody, PageInput]) -> Reply:
     """A result's checkpoints as added."""
-    async with call.reading() as session:
-        rows, total = await checkpoints.read_checkpoint_results(
-            session, principal=call.principal, result_id=call.id("result_id"), page=call.query
-        )
-    return _page(CheckpointResultBody, rows, total, call.query)
+    return await _result_rows(call, checkpoints.read_checkpoint_results, CheckpointResultBody)
 
 
 async def add_checkpoint_result(call: Call[CheckpointResultInput, NoQuery]) -> Reply:
@@ -210,11 +207,7 @@ async def add_checkpoint_result(call: Call[CheckpointResultInput, NoQuery]) -> R
 
 async def list_console_logs(call: Call[NoBody, PageInput]) -> Reply:
     """A result's browser console messages by time."""
-    async with call.reading() as session:
-        rows, total = await logs.read_console_logs(
-            session, principal=call.principal, result_id=call.id("result_id"), page=call.query
-        )
-    return _page(ConsoleLogBody, rows, total, call.query)
+    return await _result_rows(call, logs.read_console_logs, ConsoleLogBody)
 
 
 async def add_console_logs(call: Call[ConsoleLogBatch, NoQuery]) -> Reply:
@@ -228,11 +221,7 @@ async def add_console_logs(call: Call[ConsoleLogBatch, NoQuery]) -> Reply:
 
 async def list_network_logs(call: Call[NoBody, PageInput]) -> Reply:
     """A result's network requests by time."""
-    async with call.reading() as session:
-        rows, total = await logs.read_network_logs(
-            session, principal=call.principal, result_id=call.id("result_id"), page=call.query
-        )
-    return _page(NetworkLogBody, rows, total, call.query)
+    return await _result_rows(call, logs.read_network_logs, NetworkLogBody)
 
 
 async def add_network_logs(call: Call[NetworkLogBatch, NoQuery]) -> Reply:
@@ -246,11 +235,7 @@ async def add_network_logs(call: Call[NetworkLogBatch, NoQuery]) -> Reply:
 
 async def list_script_results(call: Call[NoBody, PageInput]) -> Reply:
     """A result's script executions as added."""
-    async with call.reading() as session:
-        rows, total = await script_results.read_script_results(
-            session, principal=call.principal, result_id=call.id("result_id"), page=call.query
-        )
-    return _page(ScriptResultBody, rows, total, call.query)
+    return await _result_rows(call, script_results.read_script_results, ScriptResultBody)
 
 
 async def add_script_result(call: Call[ScriptResultInput, NoQuery]) -> Reply:

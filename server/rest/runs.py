@@ -15,7 +15,7 @@ from resolvers import history, items, runs
 from resolvers.items import TestRunItemAdd, TestRunItemMove, TestRunItemsAdd, TestRunItemsOrder
 from resolvers.run_inputs import StartOptions, TestRunCreate, TestRunFilter, TestRunUpdate
 from resolvers.validation import PageInput
-from server.rest.bodies import TestRunBody, TestRunItemBody, body, page_of
+from server.rest.bodies import TestRunBody, TestRunItemBody, body, page_body, page_of
 from server.rest.operations import (
     AnyOperation,
     Call,
@@ -127,12 +127,7 @@ async def list_test_runs(call: Call[NoBody, TestRunFilter]) -> Reply:
     """The project's runs, filtered, sorted (newest first by default) and paginated."""
     async with call.reading() as session:
         rows, total = await runs.read_test_runs(session, principal=call.principal, query=call.query)
-    return TestRunPage(
-        items=[TestRunBody.model_validate(row) for row in rows],
-        total=total,
-        limit=call.query.limit,
-        offset=call.query.offset,
-    )
+    return page_body(TestRunBody, rows, total, call.query)
 
 
 async def get_test_run(call: Call[NoBody, NoQuery]) -> Reply:
@@ -265,9 +260,7 @@ async def list_test_run_items(call: Call[NoBody, PageInput]) -> Reply:
         rows, total = await items.read_test_run_items(
             session, principal=call.principal, run_id=call.id("run_id"), page=call.query
         )
-    return TestRunItemPage(
-        items=_items(rows), total=total, limit=call.query.limit, offset=call.query.offset
-    )
+    return page_body(TestRunItemBody, rows, total, call.query)
 
 
 async def get_test_run_item(call: Call[NoBody, NoQuery]) -> Reply:

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from resolvers import schedules
 from resolvers.schedule_inputs import ScheduleCreate, ScheduleFields, ScheduleFilter
 from resolvers.validation import PageInput
-from server.rest.bodies import ScheduleBody, ScheduleExecutionBody, page_of
+from server.rest.bodies import ScheduleBody, ScheduleExecutionBody, page_body, page_of
 from server.rest.operations import (
     AnyOperation,
     Call,
@@ -42,12 +42,7 @@ async def list_schedules(call: Call[NoBody, ScheduleFilter]) -> Reply:
         rows, total = await schedules.read_schedules(
             session, principal=call.principal, query=call.query
         )
-    return SchedulePage(
-        items=[ScheduleBody.model_validate(row) for row in rows],
-        total=total,
-        limit=call.query.limit,
-        offset=call.query.offset,
-    )
+    return page_body(ScheduleBody, rows, total, call.query)
 
 
 async def list_pending_schedules(call: Call[NoBody, PageInput]) -> Reply:
@@ -56,12 +51,7 @@ async def list_pending_schedules(call: Call[NoBody, PageInput]) -> Reply:
         rows, total = await schedules.read_pending_schedules(
             session, principal=call.principal, page=call.query
         )
-    return SchedulePage(
-        items=[ScheduleBody.model_validate(row) for row in rows],
-        total=total,
-        limit=call.query.limit,
-        offset=call.query.offset,
-    )
+    return page_body(ScheduleBody, rows, total, call.query)
 
 
 async def get_schedule(call: Call[NoBody, NoQuery]) -> Reply:
@@ -119,12 +109,7 @@ async def get_schedule_history(call: Call[NoBody, PageInput]) -> Reply:
         total = await schedules.count_schedule_executions(
             session, principal=call.principal, schedule_id=schedule_id
         )
-    return ExecutionPage(
-        items=[ScheduleExecutionBody.model_validate(row) for row in rows],
-        total=total,
-        limit=call.query.limit,
-        offset=call.query.offset,
-    )
+    return page_body(ScheduleExecutionBody, rows, total, call.query)
 
 
 OPERATIONS: list[AnyOperation] = [
