@@ -7,12 +7,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.enums import Role
+from models.tenancy import Project, User
+from resolvers.tenancy import ensure_member
+from resolvers.tokens import create_api_token
 from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from server.migrate import upgrade_database
 
@@ -70,3 +76,14 @@ def api_process(database_url: str, redis_url: str) -> Iterator[str]:
     finally:
         api.terminate()
         api.wait(timeout=10)
+
+
+async def bench_caller(session: AsyncSession, role: Role) -> tuple[User, Project, str]:
+    """A new project with an editor member and a token of `role` for them."""
+    user = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", name="Bench")
+    project = Project(tenant_id="bench", name=f"Bench {uuid.uuid4().hex[:8]}")
+    session.add_all([user, project])
+    await session.flush()
+    await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+    _, token = await create_api_token(session, user_id=user.id, project_id=project.id, role=role)
+    return user, project, token

@@ -18,15 +18,12 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench._stack import api_process, databases
+from bench._stack import api_process, bench_caller, databases
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
 from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
-from models.tenancy import Project, User
 from models.test_cases import TestCase
-from resolvers.tenancy import ensure_member
-from resolvers.tokens import create_api_token
 
 STEPS_PER_CALL = 1_000
 CALLS = 40
@@ -56,14 +53,7 @@ async def seed(database_url: str, results: int) -> tuple[str, list[uuid.UUID]]:
     """A running client run with one item and `results` results; returns token and results."""
     engine = create_engine(database_url, pool_size=2)
     async with transaction(create_session_factory(engine)) as session:
-        user = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", name="Bench")
-        project = Project(tenant_id="bench", name=f"Bench {uuid.uuid4().hex[:8]}")
-        session.add_all([user, project])
-        await session.flush()
-        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
-        _, token = await create_api_token(
-            session, user_id=user.id, project_id=project.id, role=Role.EDITOR
-        )
+        user, project, token = await bench_caller(session, Role.EDITOR)
         run = TestRun(
             project_id=project.id,
             created_by=user.id,

@@ -19,15 +19,12 @@ import asyncpg
 import httpx
 from sqlalchemy import event
 
-from bench._stack import api_process, databases
+from bench._stack import api_process, bench_caller, databases
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
 from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
-from models.tenancy import Project, User
 from models.test_cases import TestCase
-from resolvers.tenancy import ensure_member
-from resolvers.tokens import create_api_token
 
 ROUNDS = 300
 WARMUP = 30
@@ -74,14 +71,7 @@ async def seed(database_url: str, items: int) -> tuple[str, uuid.UUID, uuid.UUID
     engine = create_engine(database_url, pool_size=2)
     started = datetime.now(UTC) - timedelta(minutes=10)
     async with transaction(create_session_factory(engine)) as session:
-        user = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", name="Bench")
-        project = Project(tenant_id="bench", name=f"Bench {uuid.uuid4().hex[:8]}")
-        session.add_all([user, project])
-        await session.flush()
-        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
-        _, token = await create_api_token(
-            session, user_id=user.id, project_id=project.id, role=Role.VIEWER
-        )
+        user, project, token = await bench_caller(session, Role.VIEWER)
         run = TestRun(
             project_id=project.id,
             created_by=user.id,

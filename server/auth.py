@@ -1,4 +1,4 @@
-"""Bearer-token authentication for every HTTP route except health and the GraphiQL page."""
+"""Bearer-token authentication for every HTTP route but health, API docs and signed artifacts."""
 
 from __future__ import annotations
 
