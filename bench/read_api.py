@@ -9,31 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 from sqlalchemy import event
 
+from bench._stack import api_process, bench_caller, databases
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
 from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
-from models.tenancy import Project, User
 from models.test_cases import TestCase
-from resolvers.tenancy import ensure_member
-from resolvers.tokens import create_api_token
-from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from server.migrate import upgrade_database
 
 ROUNDS = 300
 WARMUP = 30
@@ -80,14 +71,7 @@ async def seed(database_url: str, items: int) -> tuple[str, uuid.UUID, uuid.UUID
     engine = create_engine(database_url, pool_size=2)
     started = datetime.now(UTC) - timedelta(minutes=10)
     async with transaction(create_session_factory(engine)) as session:
-        user = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", name="Bench")
-        project = Project(tenant_id="bench", name=f"Bench {uuid.uuid4().hex[:8]}")
-        session.add_all([user, project])
-        await session.flush()
-        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
-        _, token = await create_api_token(
-            session, user_id=user.id, project_id=project.id, role=Role.VIEWER
-        )
+        user, project, token = await bench_caller(session, Role.VIEWER)
         run = TestRun(
             project_id=project.id,
             created_by=user.id,
@@ -256,58 +240,16 @@ def _raw_item(item: asyncpg.Record, result: asyncpg.Record | None) -> dict[str, 
     }
 
 
-def wait_for_api(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    """Block until the api answers /healthz."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"testrun api exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("testrun api did not start")
-
-
 def main() -> None:
     """Run the benchmark and print its figures."""
-    root = Path(tempfile.mkdtemp(prefix="testrun-bench-"))
-    postgres = EmbeddedPostgres(root / "postgres", durable=False)
-    redis = EmbeddedRedis(root / "redis", durable=False)
-    postgres.start()
-    redis.start()
-    api: subprocess.Popen[bytes] | None = None
-    try:
-        postgres.ensure_database("bench")
-        database_url = postgres.url("bench")
-        upgrade_database(database_url)
+    with databases() as (database_url, redis_url):
         small_token, small_run, _ = asyncio.run(seed(database_url, 10))
         token, run_id, project_id = asyncio.run(seed(database_url, 100))
-        statements_10 = count_statements(database_url, redis.url, small_token, small_run)
-        statements_100 = count_statements(database_url, redis.url, token, run_id)
-
-        port = free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis.url,
-            "TESTRUN_PORT": str(port),
-            "TESTRUN_LOG_LEVEL": "warning",
-        }
-        api = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "api"], env=env, stdout=subprocess.DEVNULL
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        wait_for_api(base_url, api)
-        graphql = asyncio.run(time_graphql(base_url, token, run_id))
+        statements_10 = count_statements(database_url, redis_url, small_token, small_run)
+        statements_100 = count_statements(database_url, redis_url, token, run_id)
+        with api_process(database_url, redis_url) as base_url:
+            graphql = asyncio.run(time_graphql(base_url, token, run_id))
         raw = asyncio.run(time_raw(database_url, run_id, project_id))
-    finally:
-        if api is not None:
-            api.terminate()
-            api.wait(timeout=10)
-        redis.stop()
-        postgres.stop()
 
     g50, g99 = percentile(graphql, 50), percentile(graphql, 99)
     r50, r99 = percentile(raw, 50), percentile(raw, 99)

@@ -16,13 +16,14 @@ from models.results import CheckpointResult, TestRunResult, TestStepResult
 from resolvers import stats
 from resolvers.batches import among, group_rows
 from resolvers.errors import FieldError, ValidationFailed
-from resolvers.results import JsonObject, lock_result
+from resolvers.results import JsonObject, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_times
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Count,
     Input,
     Name,
+    PageInput,
     Percentage,
     Text,
     Varchar50,
@@ -30,6 +31,7 @@ from resolvers.validation import (
     Varchar1000,
 )
 
+_ADDED_ORDER = (CheckpointResult.created_at, CheckpointResult.id)
 PropertyName = Annotated[str, StringConstraints(max_length=1000)]
 
 
@@ -94,14 +96,13 @@ def _row(checkpoint: CheckpointResultInput, result_id: uuid.UUID) -> dict[str, A
     }
 
 
-async def add_checkpoint_results(
+async def _add(
     session: AsyncSession,
     *,
     principal: Principal,
     result_id: uuid.UUID,
     checkpoints: Sequence[CheckpointResultInput],
-) -> TestRunResult:
-    """Add checkpoint rows with one bulk INSERT; the result's checkpoint counts come from them."""
+) -> tuple[TestRunResult, list[uuid.UUID]]:
     result, run = await lock_result(
         session, principal=principal, result_id=result_id, action="add checkpoint results"
     )
@@ -130,7 +131,51 @@ async def add_checkpoint_results(
             "checkpoint_pass_rate": stats.pass_rate(passed, total),
         },
     )
+    return result, [row["id"] for row in rows]
+
+
+async def add_checkpoint_results(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    result_id: uuid.UUID,
+    checkpoints: Sequence[CheckpointResultInput],
+) -> TestRunResult:
+    """Add checkpoint rows with one bulk INSERT; the result's checkpoint counts come from them."""
+    result, _ = await _add(
+        session, principal=principal, result_id=result_id, checkpoints=checkpoints
+    )
     return result
+
+
+async def add_checkpoint_result(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    result_id: uuid.UUID,
+    checkpoint: CheckpointResultInput,
+) -> CheckpointResult:
+    """Add one checkpoint as `add_checkpoint_results` does, and return its row."""
+    _, (checkpoint_id,) = await _add(
+        session, principal=principal, result_id=result_id, checkpoints=[checkpoint]
+    )
+    row = await session.get(CheckpointResult, checkpoint_id)
+    assert row is not None  # inserted by this transaction just now
+    return row
+
+
+async def read_checkpoint_results(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[CheckpointResult], int]:
+    """One page of a result's checkpoints as added, and how many; NotFound for the result."""
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=CheckpointResult,
+        order=_ADDED_ORDER,
+    )
 
 
 async def load_checkpoints_by_result(
@@ -140,6 +185,6 @@ async def load_checkpoints_by_result(
     rows = await session.scalars(
         select(CheckpointResult)
         .where(among(CheckpointResult.test_run_result_id, result_ids))
-        .order_by(CheckpointResult.created_at, CheckpointResult.id)
+        .order_by(*_ADDED_ORDER)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

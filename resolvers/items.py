@@ -21,10 +21,11 @@ from resolvers.access import require_writer
 from resolvers.batches import among, group_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
+from resolvers.pages import read_page
 from resolvers.run_inputs import MAX_ITEMS_PER_CALL
 from resolvers.stats import roll_up_run
 from resolvers.tokens import Principal
-from resolvers.validation import Input, parse
+from resolvers.validation import Input, PageInput, parse
 
 # Reordering names every item of a run; runs are filled 1000 at a time, so allow several calls.
 MAX_ITEMS_PER_RUN = 10_000
@@ -36,6 +37,20 @@ class TestRunItemsAdd(Input):
 
     __test__ = False  # not a pytest class, despite its name
     test_case_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_ITEMS_PER_CALL)]
+
+
+class TestRunItemAdd(Input):
+    """One test case to append to a run."""
+
+    __test__ = False
+    test_case_id: uuid.UUID
+
+
+class TestRunItemMove(Input):
+    """Where an item goes in its run's order: 1 is first, past the last is last."""
+
+    __test__ = False
+    execution_order: Annotated[int, Field(ge=1, le=MAX_ITEMS_PER_RUN)]
 
 
 class TestRunItemsOrder(Input):
@@ -155,14 +170,30 @@ async def add_test_run_items(
     return items
 
 
+def _scoped_items(principal: Principal, run_id: uuid.UUID | None) -> Select[TestRunItem]:
+    """Items of the caller's project's runs (of `run_id` only, when given)."""
+    statement = (
+        select(TestRunItem)
+        .join(TestRun, TestRun.id == TestRunItem.test_run_id)
+        .where(TestRun.project_id == principal.project_id)
+    )
+    if run_id is not None:
+        statement = statement.where(TestRunItem.test_run_id == run_id)
+    return statement
+
+
 async def _locked_item(
-    session: AsyncSession, *, principal: Principal, item_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    item_id: uuid.UUID,
+    run_id: uuid.UUID | None = None,
 ) -> tuple[TestRunItem, TestRun]:
     row = (
         await session.execute(
-            select(TestRunItem, TestRun)
-            .join(TestRun, TestRun.id == TestRunItem.test_run_id)
-            .where(TestRunItem.id == item_id, TestRun.project_id == principal.project_id)
+            _scoped_items(principal, run_id)
+            .add_columns(TestRun)
+            .where(TestRunItem.id == item_id)
             .with_for_update(of=TestRun)
         )
     ).one_or_none()
@@ -173,11 +204,18 @@ async def _locked_item(
 
 
 async def remove_test_run_item(
-    session: AsyncSession, *, principal: Principal, item_id: uuid.UUID
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    item_id: uuid.UUID,
+    run_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Take an item out of its pending run; the items after it move up one place."""
+    """Take an item out of its pending run; the items after it move up one place.
+
+    With `run_id`, an item of another run is NotFound.
+    """
     require_writer(principal)
-    item, run = await _locked_item(session, principal=principal, item_id=item_id)
+    item, run = await _locked_item(session, principal=principal, item_id=item_id, run_id=run_id)
     require_pending(run, "remove items from test run")
     await session.execute(delete(TestRunItem).where(TestRunItem.id == item.id))
     await session.execute(
@@ -234,18 +272,61 @@ async def reorder_test_run_items(
     return ordered
 
 
-async def read_test_run_item(
-    session: AsyncSession, *, principal: Principal, item_id: uuid.UUID
+async def move_test_run_item(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    item_id: uuid.UUID,
+    data: TestRunItemMove,
+    run_id: uuid.UUID | None = None,
 ) -> TestRunItem:
-    """An item of one of the caller's project's runs, or NotFound."""
-    item = await session.scalar(
-        select(TestRunItem)
-        .join(TestRun, TestRun.id == TestRunItem.test_run_id)
-        .where(TestRunItem.id == item_id, TestRun.project_id == principal.project_id)
+    """Put an item of a pending run at `execution_order`; the items between shift by one."""
+    require_writer(principal)
+    item, run = await _locked_item(session, principal=principal, item_id=item_id, run_id=run_id)
+    require_pending(run, "reorder items of test run")
+    ordered = list(
+        await session.scalars(
+            select(TestRunItem)
+            .where(TestRunItem.test_run_id == run.id)
+            .order_by(TestRunItem.execution_order, TestRunItem.id)
+        )
     )
+    ordered.remove(item)
+    ordered.insert(min(data.execution_order, len(ordered) + 1) - 1, item)
+    for order, each in enumerate(ordered, start=1):
+        each.execution_order = order
+    await session.flush()
+    await append_run_event(
+        session,
+        run_id=run.id,
+        type="items.reordered",
+        payload={"item_ids": [str(each.id) for each in ordered]},
+    )
+    return item
+
+
+async def read_test_run_item(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    item_id: uuid.UUID,
+    run_id: uuid.UUID | None = None,
+) -> TestRunItem:
+    """An item of one of the caller's project's runs (of `run_id`, when given), or NotFound."""
+    item = await session.scalar(_scoped_items(principal, run_id).where(TestRunItem.id == item_id))
     if item is None:
         raise NotFound.of("Test run item", item_id)
     return item
+
+
+async def read_test_run_items(
+    session: AsyncSession, *, principal: Principal, run_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[TestRunItem], int]:
+    """One page of a run's items in execution order, and how many it has; NotFound for the run."""
+    if await session.scalar(scoped_runs(principal).where(TestRun.id == run_id)) is None:
+        raise NotFound.of("Test run", run_id)
+    statement = select(TestRunItem).where(TestRunItem.test_run_id == run_id)
+    return await read_page(session, statement, page, TestRunItem.execution_order, TestRunItem.id)
 
 
 async def load_items_by_run(

@@ -10,20 +10,22 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import LogLevel
 from models.results import ConsoleLog, NetworkLog, TestRunResult
 from resolvers.batches import among, group_rows
-from resolvers.results import JsonObject, Milliseconds, lock_result
+from resolvers.results import JsonObject, Milliseconds, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_columns, insert_batch
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Count,
     Input,
+    PageInput,
     Text,
+    Timestamp,
     Varchar50,
     Varchar100,
     Varchar500,
@@ -33,6 +35,8 @@ Url = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Method = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
 ContentType = Annotated[str, StringConstraints(max_length=200)]
 StatusCode = Annotated[int, Field(ge=0, le=999)]
+_CONSOLE_ORDER = (ConsoleLog.timestamp, ConsoleLog.created_at, ConsoleLog.id)
+_NETWORK_ORDER = (NetworkLog.timestamp, NetworkLog.created_at, NetworkLog.id)
 
 
 class ConsoleLogInput(Input):
@@ -45,7 +49,7 @@ class ConsoleLogInput(Input):
     column_number: Count | None = None
     stack_trace: Text | None = None
     step_index: Count | None = None
-    timestamp: AwareDatetime
+    timestamp: Timestamp
 
 
 class NetworkLogInput(Input):
@@ -62,7 +66,7 @@ class NetworkLogInput(Input):
     content_type: ContentType | None = None
     content_length: Count | None = None
     resource_type: Varchar50 | None = None
-    timestamp: AwareDatetime
+    timestamp: Timestamp
     duration_ms: Milliseconds | None = None
     ttfb_ms: Milliseconds | None = None
     error_message: Text | None = None
@@ -118,7 +122,7 @@ async def load_console_logs_by_result(
     rows = await session.scalars(
         select(ConsoleLog)
         .where(among(ConsoleLog.test_run_result_id, result_ids))
-        .order_by(ConsoleLog.timestamp, ConsoleLog.created_at, ConsoleLog.id)
+        .order_by(*_CONSOLE_ORDER)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
 
@@ -130,6 +134,34 @@ async def load_network_logs_by_result(
     rows = await session.scalars(
         select(NetworkLog)
         .where(among(NetworkLog.test_run_result_id, result_ids))
-        .order_by(NetworkLog.timestamp, NetworkLog.created_at, NetworkLog.id)
+        .order_by(*_NETWORK_ORDER)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
+
+
+async def read_console_logs(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[ConsoleLog], int]:
+    """One page of a result's console messages by time, and how many; NotFound for the result."""
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=ConsoleLog,
+        order=_CONSOLE_ORDER,
+    )
+
+
+async def read_network_logs(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[NetworkLog], int]:
+    """One page of a result's network requests by time, and how many; NotFound for the result."""
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=NetworkLog,
+        order=_NETWORK_ORDER,
+    )

@@ -12,13 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import Base
 from models.enums import FINAL_ITEM_STATUSES, Executor, ResultStatus, RunStatus
 from models.results import TestExecutionHistory, TestRunResult
 from models.runs import TestRun, TestRunItem
@@ -27,13 +28,16 @@ from resolvers.access import require_writer
 from resolvers.batches import among, group_rows, pick_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
-from resolvers.items import lock_test_run
+from resolvers.items import lock_test_run, read_test_run_item, scoped_runs
+from resolvers.pages import read_page
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Count,
     Input,
+    PageInput,
     Percentage,
     Text,
+    Timestamp,
     Varchar500,
     Varchar2000,
 )
@@ -81,8 +85,8 @@ class ResultSubmission(Input):
     test_run_item_id: uuid.UUID
     test_case_id: uuid.UUID
     status: ResultStatus
-    started_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
     duration_ms: Milliseconds | None = None
     passed_steps: Count = 0
     failed_steps: Count = 0
@@ -389,3 +393,44 @@ async def load_results_by_run(
         .order_by(TestRunItem.execution_order, *_ATTEMPT_ORDER)
     )
     return group_rows(run_ids, rows, lambda row: row.test_run_id)
+
+
+async def read_test_run_results(
+    session: AsyncSession, *, principal: Principal, run_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[TestRunResult], int]:
+    """One page of a run's results (item order, then attempt) and how many; NotFound for the run."""
+    if await session.scalar(scoped_runs(principal).where(TestRun.id == run_id)) is None:
+        raise NotFound.of("Test run", run_id)
+    statement = (
+        select(TestRunResult)
+        .join(TestRunItem, TestRunItem.id == TestRunResult.test_run_item_id)
+        .where(TestRunResult.test_run_id == run_id)
+    )
+    return await read_page(session, statement, page, TestRunItem.execution_order, *_ATTEMPT_ORDER)
+
+
+ResultRow = TypeVar("ResultRow", bound=Base)
+
+
+async def read_result_rows(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    result_id: uuid.UUID,
+    page: PageInput,
+    rows: type[ResultRow],
+    order: Sequence[Any],
+) -> tuple[Sequence[ResultRow], int]:
+    """One page of a result's `rows` (steps, logs...) in `order`, and how many; NotFound for it."""
+    result = await read_test_run_result(session, principal=principal, result_id=result_id)
+    of_result = rows.__table__.c.test_run_result_id == result.id
+    return await read_page(session, select(rows).where(of_result), page, *order)
+
+
+async def read_item_results(
+    session: AsyncSession, *, principal: Principal, item_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[TestRunResult], int]:
+    """One page of an item's results by attempt, and how many; NotFound for the item."""
+    item = await read_test_run_item(session, principal=principal, item_id=item_id)
+    statement = select(TestRunResult).where(TestRunResult.test_run_item_id == item.id)
+    return await read_page(session, statement, page, *_ATTEMPT_ORDER)

@@ -7,7 +7,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, PlainValidator, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    field_validator,
+)
 
 from models.enums import Executor, RunStatus
 from resolvers.validation import (
@@ -18,6 +24,7 @@ from resolvers.validation import (
     SuitePath,
     Tags,
     Text,
+    Timestamp,
     Varchar50,
     Varchar100,
     Varchar255,
@@ -71,7 +78,7 @@ class TestRunUpdate(RunEnvironment):
     retry_count: RetryCount | None = None
     tags: Tags | None = None
     notes: Text | None = None
-    scheduled_at: AwareDatetime | None = None
+    scheduled_at: Timestamp | None = None
     executor: Executor | None = None
     screenshot_every_step: bool | None = None
     record_video: bool | None = None
@@ -122,7 +129,9 @@ def _date_bound(value: object) -> date | datetime:
     return parsed
 
 
-DateBound = Annotated[date | datetime, PlainValidator(_date_bound)]
+DateBound = Annotated[
+    date | datetime, PlainValidator(_date_bound, json_schema_input_type=date | datetime)
+]
 
 
 class RunSortField(StrEnum):
@@ -156,3 +165,16 @@ class TestRunFilter(PageInput):
     search: Varchar255 | None = None
     sort_by: RunSortField = RunSortField.CREATED_AT
     sort_order: SortOrder = SortOrder.DESC
+
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class RunExecution(Input):
+    """runs-execute.md's request: start run `run_id` of tenant `tenant_id`.
+
+    Ids are strings there (Firestore's); a run id that is no UUID names no run.
+    """
+
+    run_id: ExternalId
+    tenant_id: ExternalId

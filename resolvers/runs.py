@@ -28,6 +28,7 @@ from resolvers.items import (
     scoped_runs,
 )
 from resolvers.run_inputs import (
+    RunExecution,
     RunSortField,
     SortOrder,
     StartOptions,
@@ -282,6 +283,29 @@ async def start_test_run(
     if run.executor == Executor.SERVER:
         after_commit(session, functools.partial(dispatcher.run_started, run.id))
     return run, f"Test run started with {_test_cases(count)}"
+
+
+async def execute_test_run(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    data: RunExecution,
+    dispatcher: RunDispatcher,
+) -> tuple[TestRun, str]:
+    """runs-execute.md's `POST /api/runs/execute`: start the run as `start_test_run` does.
+
+    A tenant other than the caller's project's, or a run id that is not one of its runs,
+    is NotFound for the run: the caller learns nothing about other tenants.
+    """
+    try:
+        run_id = uuid.UUID(data.run_id)
+    except ValueError:
+        raise NotFound.of("Test run", data.run_id) from None
+    if data.tenant_id != principal.tenant_id:
+        raise NotFound.of("Test run", run_id)
+    return await start_test_run(
+        session, principal=principal, run_id=run_id, options=StartOptions(), dispatcher=dispatcher
+    )
 
 
 async def _cancel(

@@ -317,3 +317,14 @@ async def run_schedule_now(
         at=at,
         dispatcher=dispatcher,
     )
+
+
+async def count_schedule_executions(
+    session: AsyncSession, *, principal: Principal, schedule_id: uuid.UUID
+) -> int:
+    """How many executions the schedule has (the total of `read_schedule_history`'s pages)."""
+    await read_schedule(session, principal=principal, schedule_id=schedule_id)
+    total = await session.scalar(
+        select(func.count()).where(ScheduleExecution.schedule_id == schedule_id)
+    )
+    return int(total or 0)

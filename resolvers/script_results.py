@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +16,11 @@ from models.test_cases import TestScript
 from resolvers import stats
 from resolvers.batches import among, group_rows
 from resolvers.errors import NotFound
-from resolvers.results import Milliseconds, Position, lock_result
+from resolvers.results import Milliseconds, Position, lock_result, read_result_rows
 from resolvers.tokens import Principal
-from resolvers.validation import Input, Name, Text
+from resolvers.validation import Input, Name, PageInput, Text, Timestamp
 
+_ADDED_ORDER = (ScriptResult.created_at, ScriptResult.id)
 ExitCode = Annotated[int, Field(ge=-2_147_483_648, le=2_147_483_647)]
 # The result's count columns are named after the type: pre_scripts for pre_execution...
 _COUNT_NAMES = {
@@ -44,7 +45,7 @@ class ScriptResultInput(Input):
     error_message: Text | None = None
     is_critical: bool = False
     attached_to_step: Position | None = None
-    executed_at: AwareDatetime | None = None
+    executed_at: Timestamp | None = None
 
 
 async def _script_counts(session: AsyncSession, result_id: uuid.UUID) -> dict[str, Any]:
@@ -83,6 +84,21 @@ async def add_script_result(
 
     A failed critical pre-execution script marks the result `pre_script_aborted`.
     """
+    result, _ = await _record(session, principal=principal, result_id=result_id, data=data)
+    return result
+
+
+async def record_script_result(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, data: ScriptResultInput
+) -> ScriptResult:
+    """`add_script_result`, answering with the new script result row."""
+    _, script = await _record(session, principal=principal, result_id=result_id, data=data)
+    return script
+
+
+async def _record(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, data: ScriptResultInput
+) -> tuple[TestRunResult, ScriptResult]:
     result, run = await lock_result(
         session, principal=principal, result_id=result_id, action="add script results"
     )
@@ -101,10 +117,25 @@ async def add_script_result(
         "script_language": None if data.script_language is None else data.script_language.value,
         "status": data.status.value,
     }
-    session.add(ScriptResult(**values))
+    script = ScriptResult(**values)
+    session.add(script)
     await session.flush()
     await stats.save_result_counts(session, run, result, await _script_counts(session, result.id))
-    return result
+    return result, script
+
+
+async def read_script_results(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[ScriptResult], int]:
+    """One page of a result's script executions as added, and how many; NotFound for the result."""
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=ScriptResult,
+        order=_ADDED_ORDER,
+    )
 
 
 async def load_scripts_by_result(
@@ -114,6 +145,6 @@ async def load_scripts_by_result(
     rows = await session.scalars(
         select(ScriptResult)
         .where(among(ScriptResult.test_run_result_id, result_ids))
-        .order_by(ScriptResult.created_at, ScriptResult.id)
+        .order_by(*_ADDED_ORDER)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, cast
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy import Integer, Table, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,12 +18,21 @@ from models.enums import StepStatus
 from models.results import TestRunResult, TestStepResult
 from resolvers import stats
 from resolvers.batches import among, group_rows
-from resolvers.errors import Conflict
-from resolvers.results import Milliseconds, Position, lock_result, not_before_start
+from resolvers.errors import Conflict, NotFound
+from resolvers.results import (
+    Milliseconds,
+    Position,
+    lock_result,
+    not_before_start,
+    read_result_rows,
+    read_test_run_result,
+)
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Input,
+    PageInput,
     Text,
+    Timestamp,
     Varchar100,
     Varchar500,
     Varchar1000,
@@ -40,8 +49,8 @@ class StepResultInput(Input):
     action: Action
     description: Text | None = None
     status: StepStatus
-    started_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
     duration_ms: Milliseconds | None = None
     selector: Varchar1000 | None = None
     element_html: Text | None = None
@@ -167,6 +176,9 @@ async def add_step_results(
     return result
 
 
+_STEP_ORDER = (TestStepResult.step_number, TestStepResult.created_at, TestStepResult.id)
+
+
 async def load_steps_by_result(
     session: AsyncSession, result_ids: Sequence[uuid.UUID]
 ) -> list[list[TestStepResult]]:
@@ -174,6 +186,46 @@ async def load_steps_by_result(
     rows = await session.scalars(
         select(TestStepResult)
         .where(among(TestStepResult.test_run_result_id, result_ids))
-        .order_by(TestStepResult.step_number, TestStepResult.created_at, TestStepResult.id)
+        .order_by(*_STEP_ORDER)
     )
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
+
+
+async def add_step_result(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, step: StepResultInput
+) -> TestStepResult:
+    """Add one step as `add_step_results` does, and return its row."""
+    await add_step_results(session, principal=principal, result_id=result_id, steps=[step])
+    return await read_step_result(
+        session, principal=principal, result_id=result_id, step_number=step.step_number
+    )
+
+
+async def read_step_result(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, step_number: int
+) -> TestStepResult:
+    """The result's step with `step_number`, or NotFound (for the result or the step)."""
+    result = await read_test_run_result(session, principal=principal, result_id=result_id)
+    step = await session.scalar(
+        select(TestStepResult).where(
+            TestStepResult.test_run_result_id == result.id,
+            TestStepResult.step_number == step_number,
+        )
+    )
+    if step is None:
+        raise NotFound(f"Step result not found: step {step_number} of test run result {result.id}")
+    return step
+
+
+async def read_step_results(
+    session: AsyncSession, *, principal: Principal, result_id: uuid.UUID, page: PageInput
+) -> tuple[Sequence[TestStepResult], int]:
+    """One page of a result's steps by step number, and how many; NotFound for the result."""
+    return await read_result_rows(
+        session,
+        principal=principal,
+        result_id=result_id,
+        page=page,
+        rows=TestStepResult,
+        order=_STEP_ORDER,
+    )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
 from resolvers.errors import FieldError, ValidationFailed
@@ -44,6 +46,16 @@ def _known_time_zone(value: str) -> str:
     return value
 
 
+def _storable(value: datetime) -> datetime:
+    # PostgreSQL gets the UTC instant: 0001-01-01T00:00+01:00 has none in Python's range.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Is outside the years 1 to 9999 in UTC") from None
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_storable)]
 TimeZone = Annotated[str, StringConstraints(max_length=50), AfterValidator(_known_time_zone)]
 
 
@@ -53,8 +65,8 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
 
 
-def _field_name(location: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in location) or "input"
+def _field_name(location: tuple[int | str, ...], root: str = "input") -> str:
+    return ".".join(str(part) for part in location) or root
 
 
 def _message(error: Mapping[str, Any]) -> str:
@@ -62,14 +74,89 @@ def _message(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+UNSTORABLE = "Must not contain NUL (\\u0000) or unpaired surrogates: they cannot be stored"
+# How a JSON document writes either: escaped (JSON strings cannot hold them raw).
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(0000|[dD][89a-fA-F])")
+
+
+def _unstorable_text(value: str) -> bool:
+    if "\x00" in value:
+        return True
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _unstorable(value: object, path: str) -> Iterator[str]:
+    """Paths of the strings PostgreSQL refuses (TEXT and JSONB alike), keys included."""
+    if isinstance(value, str):
+        if _unstorable_text(value):
+            yield path
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _unstorable(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, list | tuple):
+        for index, each in enumerate(value):
+            yield from _unstorable(each, f"{path}.{index}" if path else str(index))
+    elif isinstance(value, dict):
+        for key, each in value.items():
+            yield from _unstorable(key, path)
+            yield from _unstorable(each, f"{path}.{key}" if path else str(key))
+
+
+def _storable_strings(parsed: Model) -> Model:
+    found = list(dict.fromkeys(_unstorable(parsed, "")))
+    if found:
+        raise ValidationFailed([FieldError(path, UNSTORABLE) for path in found])
+    return parsed
+
+
 def parse(model: type[Model], data: Mapping[str, Any]) -> Model:
     """`data` as a `model`, or ValidationFailed naming each invalid field."""
     try:
-        return model.model_validate(dict(data))
+        parsed = model.model_validate(dict(data))
     except PydanticValidationError as error:
         raise ValidationFailed(
             [FieldError(_field_name(item["loc"]), _message(item)) for item in error.errors()]
         ) from None
+    return _storable_strings(parsed)
+
+
+# Strict errors that lax JSON validation parses the same value for: an ISO string given
+# to a datetime or UUID field behind a before-validator (which hands strict mode a Python
+# str), or a whole float such as 3.0, which JSON Schema counts as an integer.
+_STRING_PARSED = frozenset({"datetime_type", "date_type", "uuid_type", "enum"})
+
+
+def _lax_parses_alike(error: Mapping[str, Any]) -> bool:
+    value = error["input"]
+    if error["type"] == "int_type":
+        return isinstance(value, float) and value.is_integer()
+    return error["type"] in _STRING_PARSED and isinstance(value, str)
+
+
+def parse_json(model: type[Model], document: bytes) -> Model:
+    """A JSON document as a `model`, strictly: a wrong JSON type is an error, not coerced.
+
+    `3.0` is an integer (as JSON Schema has it), `"3"` is not. Errors about the document
+    as a whole (not JSON, not an object) name the field `body`.
+    """
+    try:
+        parsed = model.model_validate_json(document, strict=True)
+    except PydanticValidationError as error:
+        failed = error
+    else:
+        return _storable_strings(parsed) if _UNSTORABLE_ESCAPE.search(document) else parsed
+    if all(_lax_parses_alike(item) for item in failed.errors()):
+        try:
+            return _storable_strings(model.model_validate_json(document))
+        except PydanticValidationError as error:
+            failed = error
+    raise ValidationFailed(
+        [FieldError(_field_name(item["loc"], "body"), _message(item)) for item in failed.errors()]
+    )
 
 
 class PageInput(Input):

@@ -1,4 +1,4 @@
-"""The Starlette application: GraphQL (HTTP and WebSocket), health, and later REST and artifacts."""
+"""The Starlette application: GraphQL (HTTP and WebSocket), REST, artifacts, live views, health."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -18,9 +19,11 @@ from resolvers.tokens import Principal
 from schema import schema
 from schema.context import Context
 from schema.live import SharedResults
+from server.artifacts import artifact_routes
 from server.auth import BearerAuthMiddleware
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
+from server.rest.api import rest_routes
 from server.services import Services
 from server.settings import Settings, get_settings
 from server.websocket import graphql_websocket
@@ -60,6 +63,19 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+async def http_error(request: Request, error: Exception) -> Response:
+    """Unknown paths and wrong methods answer the REST error body too: `{"detail": ...}`."""
+    assert isinstance(error, HTTPException)
+    return JSONResponse(
+        {"detail": error.detail}, status_code=error.status_code, headers=error.headers
+    )
+
+
+async def internal_error(request: Request, error: Exception) -> Response:
+    """A bug: the same JSON shape, no internals (the traceback is logged by the server)."""
+    return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Starlette:
     """The api. With `services` given (tests), it uses them and does not close them."""
     settings = settings or (services.settings if services else get_settings())
@@ -86,8 +102,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             Route("/live/{item_id}", live_page, methods=["GET"]),
             Route("/live/{item_id}/stream", live_stream, methods=["GET"]),
             WebSocketRoute("/graphql", graphql_websocket),
+            *rest_routes(),
+            *artifact_routes(),
         ],
         middleware=[Middleware(BearerAuthMiddleware)],
+        exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )
     if services is not None:

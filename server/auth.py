@@ -1,4 +1,4 @@
-"""Bearer-token authentication for every HTTP route except health and the GraphiQL page."""
+"""Bearer-token authentication for every HTTP route but health, API docs and signed artifacts."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models.database import transaction
+from resolvers.artifacts import ARTIFACTS_PREFIX
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import authenticate_token
 from server.services import Services
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+# Health, and the API's description (it holds no data).
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
 # Paths whose URLs carry their own signature (they open from links and <img> tags).
-SIGNED_PREFIXES = ("/live/",)
+SIGNED_PREFIXES = (ARTIFACTS_PREFIX, "/live/")
 
 
 def _is_public(path: str) -> bool:

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         default=SecretStr("dev-insecure-secret-change-me"),
         description="Signs artifact URLs and webhooks. Set a random value in production.",
     )
+    artifact_url_ttl_s: int = Field(
+        default=3600,
+        ge=10,
+        le=7 * 24 * 3600,
+        description="How long a signed artifact URL (a report's screenshot link) stays valid.",
+    )
     step_timeout_ms: int = Field(
         default=15_000,
         ge=100,

@@ -1,0 +1,89 @@
+"""What every benchmark runs against: embedded PostgreSQL and Redis, and a real `testrun api`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import Role
+from models.tenancy import Project, User
+from resolvers.tenancy import ensure_member
+from resolvers.tokens import create_api_token
+from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from server.migrate import upgrade_database
+
+
+@contextmanager
+def databases() -> Iterator[tuple[str, str]]:
+    """A migrated PostgreSQL database and a Redis, both thrown away afterwards: their URLs."""
+    root = Path(tempfile.mkdtemp(prefix="testrun-bench-"))
+    postgres = EmbeddedPostgres(root / "postgres", durable=False)
+    redis = EmbeddedRedis(root / "redis", durable=False)
+    postgres.start()
+    redis.start()
+    try:
+        postgres.ensure_database("bench")
+        database_url = postgres.url("bench")
+        upgrade_database(database_url)
+        yield database_url, redis.url
+    finally:
+        redis.stop()
+        postgres.stop()
+
+
+def wait_for_api(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    """Block until the api answers /healthz."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"testrun api exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError("testrun api did not start")
+
+
+@contextmanager
+def api_process(database_url: str, redis_url: str) -> Iterator[str]:
+    """A `testrun api` process on a free port until the block ends: its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "TESTRUN_PORT": str(port),
+        "TESTRUN_LOG_LEVEL": "warning",
+    }
+    api = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "api"], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for_api(base_url, api)
+        yield base_url
+    finally:
+        api.terminate()
+        api.wait(timeout=10)
+
+
+async def bench_caller(session: AsyncSession, role: Role) -> tuple[User, Project, str]:
+    """A new project with an editor member and a token of `role` for them."""
+    user = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", name="Bench")
+    project = Project(tenant_id="bench", name=f"Bench {uuid.uuid4().hex[:8]}")
+    session.add_all([user, project])
+    await session.flush()
+    await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+    _, token = await create_api_token(session, user_id=user.id, project_id=project.id, role=role)
+    return user, project, token

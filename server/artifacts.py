@@ -1,0 +1,70 @@
+"""`GET /artifacts/<path>`: screenshots, videos and traces behind signed, expiring URLs.
+
+The URL itself is the permission (see `resolvers.artifacts`), so `<img>` tags in a
+report load without an Authorization header; the auth middleware lets these through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from resolvers.artifacts import (
+    ARTIFACTS_PREFIX,
+    artifact_path,
+    sign_artifact_url,
+    verify_artifact_signature,
+)
+from server.services import Services
+from server.settings import Settings
+
+EXPIRED = "Invalid or expired artifact link: reload the page that gave it for a fresh one"
+
+
+def artifact_url_signer(settings: Settings, base_url: str) -> Callable[[str], str | None]:
+    """Turns a stored artifact path into an absolute signed URL (None: it names no file)."""
+    expires_at = datetime.now(UTC) + timedelta(seconds=settings.artifact_url_ttl_s)
+    secret = settings.secret_key.get_secret_value()
+
+    def sign(stored: str) -> str | None:
+        path = artifact_path(stored)
+        if path is None:
+            return None
+        return base_url.rstrip("/") + sign_artifact_url(path, secret=secret, expires_at=expires_at)
+
+    return sign
+
+
+async def serve_artifact(request: Request) -> Response:
+    """The file, if the signature is valid and unexpired (403) and the file exists (404)."""
+    services: Services = request.app.state.services
+    settings = services.settings
+    path = artifact_path(request.path_params["path"])
+    try:
+        expires = int(request.query_params["expires"])
+        signature = request.query_params["signature"]
+    except (KeyError, ValueError):
+        return JSONResponse({"detail": EXPIRED}, status_code=403)
+    valid = path is not None and verify_artifact_signature(
+        path,
+        expires=expires,
+        signature=signature,
+        secret=settings.secret_key.get_secret_value(),
+        now=datetime.now(UTC),
+    )
+    if path is None or not valid:
+        return JSONResponse({"detail": EXPIRED}, status_code=403)
+    root = settings.artifacts_dir.resolve()
+    file = (root / path).resolve()
+    if not file.is_relative_to(root) or not file.is_file():
+        return JSONResponse({"detail": f"Artifact not found: {path}"}, status_code=404)
+    return FileResponse(file, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def artifact_routes() -> list[Route]:
+    """The artifacts route."""
+    return [Route(ARTIFACTS_PREFIX + "{path:path}", serve_artifact, methods=["GET"])]

@@ -1,0 +1,144 @@
+"""The JSON bodies REST answers with, as pydantic models (so /openapi.json can describe them).
+
+A row's body is derived from its table: the spec's data models are its tables' columns,
+named the same, so deriving keeps every column and its snake_case name without a second
+list to keep in step. Columns only the engine uses are left out.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any, cast
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from sqlalchemy import JSON, Numeric, Table
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import TypeEngine
+
+from models import enums
+from models.base import Base
+from models.results import (
+    CheckpointResult,
+    ConsoleLog,
+    NetworkLog,
+    ScriptResult,
+    TestExecutionHistory,
+    TestRunResult,
+    TestStepResult,
+)
+from models.runs import TestRun, TestRunItem
+from models.schedules import Schedule, ScheduleExecution
+from resolvers.validation import PageInput
+
+Body = type[BaseModel]
+_ROWS = ConfigDict(from_attributes=True)
+
+
+def _python_type(sql_type: TypeEngine[Any]) -> Any:
+    if isinstance(sql_type, ARRAY):
+        return list[_python_type(sql_type.item_type)]  # type: ignore[misc]  # built at runtime
+    if isinstance(sql_type, JSON):
+        return Any
+    if isinstance(sql_type, Numeric):
+        return float  # DECIMAL(5,2) percentages travel as JSON numbers: 66.67
+    return sql_type.python_type
+
+
+def row_body(
+    orm: type[Base],
+    doc: str,
+    *,
+    exclude: frozenset[str] = frozenset(),
+    kinds: Mapping[str, type[StrEnum]] | None = None,
+) -> Body:
+    """A body with every column of `orm`'s table but `exclude`; `kinds` types enum columns."""
+    fields: dict[str, Any] = {}
+    for column in cast("Table", orm.__table__).columns:
+        if column.key in exclude:
+            continue
+        python = (kinds or {}).get(column.key) or _python_type(column.type)
+        fields[column.key] = (python | None if column.nullable else python, ...)
+    return create_model(orm.__name__, __config__=_ROWS, __doc__=doc, **fields)
+
+
+def body(name: str, doc: str, **fields: Any) -> Body:
+    """A composite body; each field is `(type, ...)` or `(type, Field(...))`."""
+    return create_model(name, __doc__=doc, **fields)
+
+
+@functools.cache
+def page_of(row: Body) -> Body:
+    """`{items, total, limit, offset}`: one page of a list and how many there are in all.
+
+    One model per row body (cached), so the OpenAPI document names each once.
+    """
+    return body(
+        f"{row.__name__}Page",
+        f"One page of {row.__name__} rows.",
+        items=(list[row], ...),  # type: ignore[valid-type]  # a model built at runtime
+        total=(int, Field(description="How many match in all.")),
+        limit=(int, Field(description="Page size asked for (default 20, at most 100).")),
+        offset=(int, Field(description="Rows skipped before this page.")),
+    )
+
+
+def page_body(row: Body, rows: Sequence[object], total: int, page: PageInput) -> BaseModel:
+    """The `page_of(row)` body of `rows` (ORM rows), `total` and the page asked for."""
+    return page_of(row)(
+        items=[row.model_validate(each) for each in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+TestRunBody = row_body(
+    TestRun,
+    "A batch execution of test cases: configuration, status and counts.",
+    kinds={"status": enums.RunStatus, "executor": enums.Executor},
+)
+TestRunItemBody = row_body(
+    TestRunItem,
+    "One test case in a run: its place, status, live progress and statistics.",
+    exclude=frozenset({"attempt", "claimed_by", "heartbeat_at"}),
+    kinds={"status": enums.ItemStatus},
+)
+TestRunResultBody = row_body(
+    TestRunResult,
+    "One executed attempt (or data row) of a run item.",
+    kinds={"status": enums.ResultStatus},
+)
+StepResultBody = row_body(
+    TestStepResult, "How one step of a result went.", kinds={"status": enums.StepStatus}
+)
+CheckpointResultBody = row_body(
+    CheckpointResult,
+    "One verification of a result.",
+    kinds={"status": enums.CheckpointStatus, "checkpoint_type": enums.CheckpointType},
+)
+ScriptResultBody = row_body(
+    ScriptResult,
+    "What a pre, post or on-demand script did.",
+    kinds={"status": enums.ResultStatus, "script_type": enums.ScriptType},
+)
+ConsoleLogBody = row_body(
+    ConsoleLog, "One browser console message.", kinds={"log_level": enums.LogLevel}
+)
+NetworkLogBody = row_body(NetworkLog, "One network request and its response.")
+HistoryEntryBody = row_body(
+    TestExecutionHistory,
+    "One execution of a test case, as its history lists it.",
+    kinds={"status": enums.ResultStatus},
+)
+ScheduleBody = row_body(
+    Schedule,
+    "A planned run of a suite or chosen test cases, once or recurring.",
+    kinds={"status": enums.ScheduleStatus, "repeat_type": enums.RepeatType},
+)
+ScheduleExecutionBody = row_body(
+    ScheduleExecution,
+    "One occurrence of a schedule and the run it created.",
+    kinds={"status": enums.ScheduleExecutionStatus},
+)
