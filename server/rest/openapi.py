@@ -125,6 +125,11 @@ def _responses(operation: AnyOperation, refs: dict[Any, Any]) -> dict[str, Any]:
             "description": operation.response.__doc__ or "OK",
             "content": {"application/json": {"schema": schema}},
         }
+        if operation.repeat_status is not None:
+            responses[str(operation.repeat_status)] = {
+                "description": "A repeat with the same Idempotency-Key: what it created first.",
+                "content": {"application/json": {"schema": schema}},
+            }
     for status in sorted({*operation.errors, 401}):
         model = ValidationErrorBody if status == 400 else ErrorBody
         responses[str(status)] = {

@@ -124,7 +124,8 @@ class Operation(Generic[BodyT, QueryT]):
 
     `response` None answers 204 without a body; `content` lists the media types of an
     operation that answers something other than JSON. `errors` are the error statuses
-    it may answer besides 401.
+    it may answer besides 401; `repeat_status` is what a repeat with the same
+    Idempotency-Key answers (the same body as the first time).
     """
 
     method: str
@@ -137,6 +138,7 @@ class Operation(Generic[BodyT, QueryT]):
     response: type[BaseModel] | None
     status: int = 200
     errors: tuple[int, ...] = (404,)
+    repeat_status: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     content: Mapping[str, str] = field(default_factory=dict)
 

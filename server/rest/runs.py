@@ -306,7 +306,7 @@ async def reorder_test_run_items(call: Call[TestRunItemsOrder, NoQuery]) -> Repl
 WRITE_ERRORS = (400, 403, 404, 409, 422)
 OPERATIONS: list[AnyOperation] = [
     Operation("POST", RUNS, create_test_run, "Create a test run", TAG, TestRunCreate, NoQuery,
-              TestRunBody, status=201, errors=(400, 403, 404, 409),
+              TestRunBody, status=201, repeat_status=200, errors=(400, 403, 404, 409),
               headers={IDEMPOTENCY_KEY: "Repeat-safe creation: a repeat answers the first run."}),
     Operation("GET", RUNS, list_test_runs, "List test runs", TAG, NoBody, TestRunFilter,
               TestRunPage, errors=(400,)),

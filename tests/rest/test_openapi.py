@@ -36,7 +36,9 @@ async def test_openapi_describes_every_rest_route(
         "$ref": "#/components/schemas/TestRunCreate"
     }
     assert schemas["TestRunCreate"]["properties"]["run_name"]["maxLength"] == 255
-    assert set(create["responses"]) == {"201", "400", "401", "403", "404", "409"}
+    # 200: a repeat with the same Idempotency-Key answers the run it created first.
+    assert set(create["responses"]) == {"200", "201", "400", "401", "403", "404", "409"}
+    assert create["responses"]["200"]["content"] == create["responses"]["201"]["content"]
     assert schemas["TestRun"]["properties"]["created_at"]["format"] == "date-time"
     listing = {p["name"]: p for p in document["paths"]["/api/v1/test-runs"]["get"]["parameters"]}
     assert listing["limit"]["schema"]["maximum"] == 100
