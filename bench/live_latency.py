@@ -29,7 +29,8 @@ from redis.asyncio import Redis
 from sqlalchemy import update
 
 from bench import read_api
-from bench.read_api import percentile, wait_for_api
+from bench._stack import wait_for_api
+from bench.read_api import percentile
 from execution.events import RedisEventPublisher
 from models.database import after_commit, create_engine, create_session_factory, transaction
 from models.runs import TestRun
