@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.http",
     "tests.fixtures.broker",
+    "tests.fixtures.pages",
 ]

@@ -20,9 +20,11 @@ from models import (
     TestRun,
     TestRunItem,
     TestRunResult,
+    TestScript,
     User,
 )
-from models.enums import ResultStatus
+from models.enums import ResultStatus, Role
+from resolvers.tokens import Principal
 
 
 def _unique() -> str:
@@ -46,6 +48,34 @@ async def make_project(
     session.add(project)
     await session.flush()
     return project
+
+
+def principal_of(project: Project, user: User, role: Role = Role.EDITOR) -> Principal:
+    """The caller `user` with `role` in `project`, as the resolvers see an authenticated one."""
+    return Principal(
+        token_id=uuid.uuid4(),
+        user_id=user.id,
+        project_id=project.id,
+        tenant_id=project.tenant_id,
+        role=role,
+    )
+
+
+async def make_script(session: AsyncSession, project: Project, **overrides: Any) -> TestScript:
+    """A non-critical python pre-execution script that prints and succeeds."""
+    values: dict[str, Any] = {
+        "project_id": project.id,
+        "name": f"Script {_unique()}",
+        "script_type": "pre_execution",
+        "language": "python",
+        "code": "print('ok')",
+        "is_critical": False,
+        "timeout_seconds": 10,
+    }
+    script = TestScript(**(values | overrides))
+    session.add(script)
+    await session.flush()
+    return script
 
 
 async def make_test_case(session: AsyncSession, project: Project, **overrides: Any) -> TestCase:

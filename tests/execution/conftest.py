@@ -1,4 +1,4 @@
-"""Fixtures of the engine tests: a site to test, an artifacts folder, a running engine, a team."""
+"""Fixtures of the engine tests: a running engine and a team (pages: tests/fixtures/pages.py)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.engine import Engine
-from tests.execution.engine_harness import Team, serve_pages, start_engine, stop_engine
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[str]:
-    root = tmp_path / "site"
-    root.mkdir()
-    with serve_pages(root) as url:
-        yield url
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> Path:
-    return tmp_path / "artifacts"
+from tests.execution.engine_harness import Team, start_engine, stop_engine
 
 
 @pytest.fixture

@@ -32,11 +32,20 @@ from models.database import create_engine, create_session_factory, transaction
 from models.enums import FINAL_RUN_STATUSES, Role
 from models.runs import RunEvent, TestRun
 from models.tenancy import Project, User
+from models.test_cases import TestScript
 from resolvers import runs
 from resolvers.run_inputs import StartOptions
 from resolvers.tenancy import ensure_member
 from resolvers.tokens import Principal
-from tests.factories import make_item, make_project, make_run, make_test_case, make_user
+from tests.factories import (
+    make_item,
+    make_project,
+    make_run,
+    make_script,
+    make_test_case,
+    make_user,
+    principal_of,
+)
 
 PAGES = {
     "login.html": """<!doctype html><title>Login</title>
@@ -89,13 +98,7 @@ class Team:
     @property
     def principal(self) -> Principal:
         """The editor as the resolvers see a caller."""
-        return Principal(
-            token_id=uuid.uuid4(),
-            user_id=self.user.id,
-            project_id=self.project.id,
-            tenant_id=self.project.tenant_id,
-            role=Role.EDITOR,
-        )
+        return principal_of(self.project, self.user)
 
     @classmethod
     async def create(cls, sessions: async_sessionmaker[AsyncSession]) -> Team:
@@ -114,6 +117,11 @@ class Team:
                 case = await make_test_case(session, self.project, **case_fields)
                 await make_item(session, run, case)
         return run.id
+
+    async def script(self, **fields: Any) -> TestScript:
+        """A test script of the project (see `make_script` for the defaults)."""
+        async with transaction(self.sessions) as session:
+            return await make_script(session, self.project, **fields)
 
     async def start(self, run_id: uuid.UUID, broker: StubBroker) -> None:
         """Start the run as the API does (the start message is sent after commit)."""

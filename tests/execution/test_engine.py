@@ -24,7 +24,6 @@ from models.results import (
     TestStepResult,
 )
 from models.runs import TestRun, TestRunItem
-from models.test_cases import TestScript
 from tests.execution.engine_harness import (
     Team,
     login_steps,
@@ -150,26 +149,22 @@ async def test_a_failed_test_case_is_retried_as_new_results(
 async def test_a_critical_pre_script_failing_aborts_the_test_case(
     running_engine: Engine, team: Team, site: str, stub_broker: StubBroker
 ) -> None:
-    async with transaction(team.sessions) as session:
-        setup = TestScript(
-            project_id=team.project.id,
-            name="Seed data",
-            script_type="pre_execution",
-            language="python",
-            code="import sys\nprint('seeding')\nsys.exit(3)",
-            is_critical=True,
-            timeout_seconds=10,
-        )
-        cleanup = TestScript(
-            project_id=team.project.id,
-            name="Clean up",
-            script_type="post_execution",
-            language="shell",
-            code="echo cleaned >&2",
-            is_critical=False,
-            timeout_seconds=10,
-        )
-        session.add_all([setup, cleanup])
+    setup = await team.script(
+        name="Seed data",
+        script_type="pre_execution",
+        language="python",
+        code="import sys\nprint('seeding')\nsys.exit(3)",
+        is_critical=True,
+        timeout_seconds=10,
+    )
+    cleanup = await team.script(
+        name="Clean up",
+        script_type="post_execution",
+        language="shell",
+        code="echo cleaned >&2",
+        is_critical=False,
+        timeout_seconds=10,
+    )
     run_id = await team.run_of(
         [
             {

@@ -9,10 +9,8 @@ from pathlib import Path
 from dramatiq.brokers.stub import StubBroker
 
 from execution.engine import Engine
-from models.database import transaction
 from models.results import ScriptResult, TestRunResult, TestStepResult
 from models.runs import TestRunItem
-from models.test_cases import TestScript
 from tests.execution.engine_harness import Team, login_steps, rows
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -125,40 +123,35 @@ async def test_step_delay_pauses_between_steps(
 async def test_javascript_scripts_run_in_the_test_case_page(
     running_engine: Engine, team: Team, site: str, stub_broker: StubBroker
 ) -> None:
-    async with transaction(team.sessions) as session:
-        mark = TestScript(
-            project_id=team.project.id,
-            name="Check the runtime",
-            script_type="pre_execution",
-            language="javascript",
-            # Before the first step the page is blank: no storage, but a full JavaScript runtime.
-            code="console.log(typeof fetch, [1, 2, 3].length);",
-            is_critical=True,
-            timeout_seconds=5,
-        )
-        read = TestScript(
-            project_id=team.project.id,
-            name="Read the heading",
-            script_type="post_execution",
-            language="javascript",
-            code=(
-                "console.warn('reading');\n"
-                "return {heading: document.querySelector('h1').textContent,"
-                " path: location.pathname};"
-            ),
-            is_critical=False,
-            timeout_seconds=5,
-        )
-        hang = TestScript(
-            project_id=team.project.id,
-            name="Never settles",
-            script_type="post_execution",
-            language="javascript",
-            code="await new Promise(() => {});",
-            is_critical=False,
-            timeout_seconds=1,
-        )
-        session.add_all([mark, read, hang])
+    mark = await team.script(
+        name="Check the runtime",
+        script_type="pre_execution",
+        language="javascript",
+        # Before the first step the page is blank: no storage, but a full JavaScript runtime.
+        code="console.log(typeof fetch, [1, 2, 3].length);",
+        is_critical=True,
+        timeout_seconds=5,
+    )
+    read = await team.script(
+        name="Read the heading",
+        script_type="post_execution",
+        language="javascript",
+        code=(
+            "console.warn('reading');\n"
+            "return {heading: document.querySelector('h1').textContent,"
+            " path: location.pathname};"
+        ),
+        is_critical=False,
+        timeout_seconds=5,
+    )
+    hang = await team.script(
+        name="Never settles",
+        script_type="post_execution",
+        language="javascript",
+        code="await new Promise(() => {});",
+        is_critical=False,
+        timeout_seconds=1,
+    )
     run_id = await team.run_of(
         [
             {
@@ -198,17 +191,14 @@ async def test_javascript_scripts_run_in_the_test_case_page(
 async def test_a_critical_javascript_pre_script_that_throws_aborts(
     running_engine: Engine, team: Team, site: str, stub_broker: StubBroker
 ) -> None:
-    async with transaction(team.sessions) as session:
-        broken = TestScript(
-            project_id=team.project.id,
-            name="Needs a token",
-            script_type="pre_execution",
-            language="javascript",
-            code="throw new Error('no token in this environment');",
-            is_critical=True,
-            timeout_seconds=5,
-        )
-        session.add(broken)
+    broken = await team.script(
+        name="Needs a token",
+        script_type="pre_execution",
+        language="javascript",
+        code="throw new Error('no token in this environment');",
+        is_critical=True,
+        timeout_seconds=5,
+    )
     run_id = await team.run_of([{"proven_steps": login_steps(site), "pre_script_ids": [broken.id]}])
 
     await team.start(run_id, stub_broker)

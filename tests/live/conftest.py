@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.execution.conftest import site  # noqa: F401 (the pages a real run visits)
 from tests.live.harness import Api, Writer, api_process
 
 ALLOWED_ORIGIN = "http://dashboard.example"

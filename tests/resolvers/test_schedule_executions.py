@@ -28,7 +28,7 @@ from resolvers.schedules import create_schedule, pause_schedule, run_schedule_no
 from resolvers.tenancy import ensure_member
 from resolvers.tokens import Principal
 from resolvers.validation import parse
-from tests.factories import make_project, make_test_case, make_user
+from tests.factories import make_project, make_test_case, make_user, principal_of
 
 
 def utc(*parts: int) -> datetime:
@@ -44,13 +44,7 @@ class Team:
 
     @property
     def principal(self) -> Principal:
-        return Principal(
-            token_id=uuid.uuid4(),
-            user_id=self.user.id,
-            project_id=self.project.id,
-            tenant_id=self.project.tenant_id,
-            role=Role.EDITOR,
-        )
+        return principal_of(self.project, self.user)
 
     async def schedule(self, *, created: datetime, **fields: Any) -> Schedule:
         base = {
