@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
-import hmac
 import logging
 import uuid
 from dataclasses import dataclass
@@ -22,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
+
+from resolvers.artifacts import signature, signature_matches
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, CDPSession, Page
@@ -44,14 +44,16 @@ def watched_key(item_id: uuid.UUID) -> str:
 
 
 def live_view_signature(secret: str, item_id: uuid.UUID) -> str:
-    """The signature that lets a live view URL in without a token (it goes into `<img>`)."""
-    digest = hmac.new(secret.encode(), f"live:{item_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:32]
+    """The signature that lets a live view URL in without a token (it goes into `<img>`).
+
+    It does not expire, unlike an artifact's: the stream only exists while the item runs.
+    """
+    return signature(secret, f"live:{item_id}")
 
 
-def live_view_valid(secret: str, item_id: uuid.UUID, signature: str) -> bool:
-    """Whether `signature` was made by `live_view_signature` for this item."""
-    return hmac.compare_digest(live_view_signature(secret, item_id), signature)
+def live_view_valid(secret: str, item_id: uuid.UUID, candidate: str) -> bool:
+    """Whether `candidate` was made by `live_view_signature` for this item."""
+    return signature_matches(secret, f"live:{item_id}", candidate)
 
 
 @dataclass(frozen=True, slots=True)

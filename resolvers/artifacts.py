@@ -30,15 +30,24 @@ def artifact_path(stored: str) -> str | None:
     return "/".join(parts)
 
 
-def _signature(path: str, expires: int, secret: str) -> str:
-    message = f"{path}\n{expires}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def signature(secret: str, message: str) -> str:
+    """The server's HMAC-SHA256 of `message` under its secret key (URLs it hands out)."""
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def signature_matches(secret: str, message: str, candidate: str) -> bool:
+    """Whether `candidate` is `signature(secret, message)`, compared in constant time."""
+    return hmac.compare_digest(signature(secret, message), candidate)
+
+
+def _message(path: str, expires: int) -> str:
+    return f"{path}\n{expires}"
 
 
 def sign_artifact_url(path: str, *, secret: str, expires_at: datetime) -> str:
     """`/artifacts/<path>?expires=..&signature=..` for a path `artifact_path` accepted."""
     expires = int(expires_at.timestamp())
-    query = urlencode({"expires": expires, "signature": _signature(path, expires, secret)})
+    query = urlencode({"expires": expires, "signature": signature(secret, _message(path, expires))})
     return f"{ARTIFACTS_PREFIX}{quote(path)}?{query}"
 
 
@@ -48,4 +57,4 @@ def verify_artifact_signature(
     """Whether `signature` was made by `sign_artifact_url` for `path` and has not expired."""
     if expires < now.timestamp():
         return False
-    return hmac.compare_digest(_signature(path, expires, secret), signature)
+    return signature_matches(secret, _message(path, expires), signature)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING
 
 from execution.live_view import LiveViewConfig
 from execution.sandboxes.base import SandboxProvider
@@ -14,7 +12,8 @@ from execution.sandboxes.e2b_sweeper import sweeper_job
 from execution.sandboxes.local import LocalSandboxProvider
 from server.settings import Settings
 
-SandboxJob = Callable[[async_sessionmaker[AsyncSession]], Awaitable[None]]
+if TYPE_CHECKING:  # the worker imports this module; it needs none of the scheduler
+    from execution.scheduler import Job
 
 
 def _e2b_key(settings: Settings) -> str | None:
@@ -46,7 +45,7 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
     )
 
 
-def sandbox_jobs(settings: Settings) -> list[SandboxJob]:
+def sandbox_jobs(settings: Settings) -> list[Job]:
     """The scheduler's periodic work for the sandboxes: sweeping leaked E2B ones."""
     key = _e2b_key(settings)
     if settings.sandbox != "e2b" or not key:
