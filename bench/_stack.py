@@ -23,6 +23,13 @@ from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from server.migrate import upgrade_database
 
 
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of samples, in the unit they are in."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))
+    return ordered[index]
+
+
 @contextmanager
 def databases() -> Iterator[tuple[str, str]]:
     """A migrated PostgreSQL database and a Redis, both thrown away afterwards: their URLs."""

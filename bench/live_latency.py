@@ -15,12 +15,10 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psutil
 import uvloop
@@ -29,14 +27,12 @@ from redis.asyncio import Redis
 from sqlalchemy import update
 
 from bench import read_api
-from bench._stack import wait_for_api
-from bench.read_api import percentile
+from bench._stack import databases, percentile, wait_for_api
 from execution.events import RedisEventPublisher
 from models.database import after_commit, create_engine, create_session_factory, transaction
 from models.runs import TestRun
 from resolvers.events import append_run_event, publish_committed_events, run_channel
-from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from server.migrate import upgrade_database
+from server.embedded import free_port
 
 LEVELS = (1, 100, 1000)
 EVENTS = {1: 300, 100: 100, 1000: 40}
@@ -253,61 +249,52 @@ def main() -> None:
     """Run the benchmark and print its figures."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
-    root = Path(tempfile.mkdtemp(prefix="testrun-bench-live-"))
-    postgres = EmbeddedPostgres(root / "postgres", durable=False)
-    redis = EmbeddedRedis(root / "redis", durable=False)
-    postgres.start()
-    redis.start()
     processes: list[subprocess.Popen[bytes]] = []
-    try:
-        postgres.ensure_database("bench")
-        database_url = postgres.url("bench")
-        upgrade_database(database_url)
-        token, run_id = asyncio.run(seed(database_url))
-        api_port, bare_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis.url,
-            "TESTRUN_PORT": str(api_port),
-            "TESTRUN_LOG_LEVEL": "warning",
-            "TESTRUN_MAX_SUBSCRIPTIONS_PER_CONNECTION": "5",
-        }
-        api = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "api"], env=env, stdout=subprocess.DEVNULL
-        )
-        processes.append(api)
-        bare = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench._bare_websocket:app",
-                "--port",
-                str(bare_port),
-                "--log-level",
-                "warning",
-                "--ws-per-message-deflate",
-                "false",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        processes.append(bare)
-        wait_for_api(f"http://127.0.0.1:{api_port}", api)
-        time.sleep(1)  # the bare server has no health route; it starts in well under this
-        stack = Stack(
-            database_url=database_url,
-            redis_url=redis.url,
-            api_url=f"ws://127.0.0.1:{api_port}/graphql",
-            bare_url=f"ws://127.0.0.1:{bare_port}",
-            api_pid=api.pid,
-            token=token,
-            run_id=run_id,
-        )
-        uvloop.run(run_levels(stack))
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-        redis.stop()
-        postgres.stop()
+    with databases() as (database_url, redis_url):
+        try:
+            token, run_id = asyncio.run(seed(database_url))
+            api_port, bare_port = free_port(), free_port()
+            env = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_url,
+                "TESTRUN_PORT": str(api_port),
+                "TESTRUN_LOG_LEVEL": "warning",
+                "TESTRUN_MAX_SUBSCRIPTIONS_PER_CONNECTION": "5",
+            }
+            api = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "api"], env=env, stdout=subprocess.DEVNULL
+            )
+            processes.append(api)
+            bare = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench._bare_websocket:app",
+                    "--port",
+                    str(bare_port),
+                    "--log-level",
+                    "warning",
+                    "--ws-per-message-deflate",
+                    "false",
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            processes.append(bare)
+            wait_for_api(f"http://127.0.0.1:{api_port}", api)
+            time.sleep(1)  # the bare server has no health route; it starts in well under this
+            stack = Stack(
+                database_url=database_url,
+                redis_url=redis_url,
+                api_url=f"ws://127.0.0.1:{api_port}/graphql",
+                bare_url=f"ws://127.0.0.1:{bare_port}",
+                api_pid=api.pid,
+                token=token,
+                run_id=run_id,
+            )
+            uvloop.run(run_levels(stack))
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=10)

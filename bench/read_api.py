@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 from sqlalchemy import event
 
-from bench._stack import api_process, bench_caller, databases
+from bench._stack import api_process, bench_caller, databases, percentile
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
 from models.results import TestRunResult
@@ -57,13 +57,6 @@ SELECT DISTINCT ON (test_run_item_id) test_run_item_id, id, status, duration_ms,
 FROM test_run_results WHERE test_run_item_id = ANY($1::uuid[])
 ORDER BY test_run_item_id, created_at DESC, id DESC
 """
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """The q-th percentile (0..100) of samples, in the unit they are in."""
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))
-    return ordered[index]
 
 
 async def seed(database_url: str, items: int) -> tuple[str, uuid.UUID, uuid.UUID]:

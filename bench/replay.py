@@ -13,6 +13,7 @@ Prints, in one run on the same machine and pages:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import http.server
 import statistics
@@ -26,6 +27,7 @@ from typing import Any
 from playwright.async_api import async_playwright
 from sqlalchemy import select
 
+from bench._stack import bench_caller, databases
 from execution.broker import create_broker
 from execution.dispatch import QueueDispatcher
 from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_chromium
@@ -35,14 +37,10 @@ from models.database import create_engine, create_session_factory, transaction
 from models.enums import FINAL_RUN_STATUSES, Role
 from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
-from models.tenancy import Project, User
 from models.test_cases import TestCase
 from resolvers import runs
 from resolvers.run_inputs import StartOptions, TestRunCreate
-from resolvers.tenancy import ensure_member
 from resolvers.tokens import Principal
-from server.embedded import EmbeddedPostgres, EmbeddedRedis
-from server.migrate import upgrade_database
 
 CASES = 10
 STOPS = 5
@@ -116,11 +114,7 @@ class Bench:
 
     async def setup(self) -> None:
         async with transaction(self.sessions) as session:
-            project = Project(tenant_id="bench", name="Bench")
-            user = User(email=f"{uuid.uuid4().hex}@example.com", name="Bench")
-            session.add_all([project, user])
-            await session.flush()
-            await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+            user, project, _ = await bench_caller(session, Role.EDITOR)
         self.project_id = project.id
         self.principal = Principal(
             token_id=uuid.uuid4(),
@@ -214,23 +208,16 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="testrun-bench-replay-"))
     (root / "site").mkdir()
     pages, site = serve(root / "site")
-    postgres = EmbeddedPostgres(root / "postgres", durable=False)
-    redis = EmbeddedRedis(root / "redis", durable=False)
-    postgres.start()
-    redis.start()
     stop = threading.Event()
-    worker: threading.Thread | None = None
-    try:
-        postgres.ensure_database("bench")
-        database_url = postgres.url("bench")
-        upgrade_database(database_url)
+    with databases() as (database_url, redis_url), contextlib.ExitStack() as cleanup:
+        cleanup.callback(pages.shutdown)
         raw = asyncio.run(raw_playwright(chromium, site))
         worker = threading.Thread(
             target=run_worker,
-            args=(create_broker(redis.url),),
+            args=(create_broker(redis_url),),
             kwargs={
                 "database_url": database_url,
-                "redis_url": redis.url,
+                "redis_url": redis_url,
                 "provider": LocalSandboxProvider(chromium),
                 "artifacts": root / "artifacts",
                 "step_timeout_ms": 15_000,
@@ -239,9 +226,11 @@ def main() -> None:
             },
         )
         worker.start()
+        cleanup.callback(worker.join, 30)
+        cleanup.callback(stop.set)  # callbacks run last-in first-out: stop, then join
 
         async def measure() -> tuple[float, TestRun, list[float]]:
-            bench = Bench(database_url, redis.url)
+            bench = Bench(database_url, redis_url)
             await bench.setup()
             await bench.replay(site)  # warm-up: driver start, first connections
             seconds, run = await bench.replay(site)
@@ -250,13 +239,6 @@ def main() -> None:
             return seconds, run, stops
 
         engine_s, run, stops = asyncio.run(measure())
-    finally:
-        stop.set()
-        if worker is not None:
-            worker.join(timeout=30)
-        pages.shutdown()
-        redis.stop()
-        postgres.stop()
 
     raw_case = statistics.fmean(raw)
     engine_case = engine_s / CASES

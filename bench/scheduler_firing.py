@@ -10,34 +10,22 @@ both and checks that every occurrence fired once.
 from __future__ import annotations
 
 import asyncio
-import statistics
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select
 
+from bench._stack import bench_caller, databases, percentile
 from execution.dispatch import QueueDispatcher
 from execution.scheduler import firing, run_scheduler
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
 from models.schedules import Schedule, ScheduleExecution
-from models.tenancy import Project, User
 from models.test_cases import TestCase
-from resolvers.tenancy import ensure_member
-from server.embedded import EmbeddedPostgres
-from server.migrate import upgrade_database
 
 SCHEDULES = 40
 SPREAD_S = 4.0
 LEAD_S = 1.5
-
-
-def percentile(values: list[float], which: int) -> float:
-    if len(values) < 2:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[which - 1]
 
 
 async def seed(database_url: str, first: datetime) -> list[datetime]:
@@ -45,11 +33,7 @@ async def seed(database_url: str, first: datetime) -> list[datetime]:
     engine = create_engine(database_url, pool_size=1)
     due = [first + timedelta(seconds=SPREAD_S * n / SCHEDULES) for n in range(SCHEDULES)]
     async with transaction(create_session_factory(engine)) as session:
-        project = Project(tenant_id="bench", name="Schedules")
-        user = User(email="bench@example.com", name="Bench")
-        session.add_all([project, user])
-        await session.flush()
-        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+        user, project, _ = await bench_caller(session, Role.EDITOR)
         case = TestCase(project_id=project.id, name="Case", proven_steps=[])
         session.add(case)
         await session.flush()
@@ -111,17 +95,9 @@ async def floor() -> list[float]:
 
 def main() -> None:
     """Run the benchmark and print its figures."""
-    root = Path(tempfile.mkdtemp(prefix="testrun-bench-"))
-    postgres = EmbeddedPostgres(root / "postgres", durable=False)
-    postgres.start()
-    try:
-        postgres.ensure_database("bench_schedules")
-        database_url = postgres.url("bench_schedules")
-        upgrade_database(database_url)
+    with databases() as (database_url, _):
         lateness = asyncio.run(fire(database_url))
-        raw = asyncio.run(floor())
-    finally:
-        postgres.stop()
+    raw = asyncio.run(floor())
     print(f"{SCHEDULES} schedules due over {SPREAD_S:.0f} s, two schedulers, each fired once")
     for name, values in (("fired after due", lateness), ("sleep floor", raw)):
         print(
