@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from resolvers.artifacts import signature, signature_matches
 
@@ -104,7 +105,7 @@ class ScreencastRelay:
                     await self._stop_cast()
                 if watched and page is not None and self._cast is None:
                     await self._start_cast(page)
-            except (PlaywrightError, OSError, ConnectionError) as error:
+            except (PlaywrightError, RedisError, OSError) as error:
                 # A page closing under us or Redis blinking: try again on the next poll.
                 logger.debug("live view of %s: %s", self._item_id, error)
                 self._cast = None
