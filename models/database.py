@@ -44,6 +44,18 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads that need no transaction: each statement runs on its own.
+
+    Under PostgreSQL's READ COMMITTED every statement takes its own snapshot even inside
+    a transaction, so wrapping reads in one bought nothing but the round trips of its BEGIN
+    and ROLLBACK. Anything that writes more than one row or locks belongs in `transaction`.
+    """
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 def after_commit(session: AsyncSession, effect: Effect) -> None:
     """Run `effect` once the session's transaction has committed (never if it rolls back).
 

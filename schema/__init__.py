@@ -1,4 +1,4 @@
-"""The GraphQL contract: Strawberry types, inputs, roots, context and DataLoaders."""
+"""The GraphQL contract: Strawberry types, inputs, roots, context and loaders."""
 
 from __future__ import annotations
 

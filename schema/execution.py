@@ -1,37 +1,68 @@
-"""A shorter path through graphql-core for plain leaf fields, the bulk of every response.
+"""A shorter path through graphql-core for plain fields, the bulk of every response.
 
 A run of 100 items answers ~2,000 fields, nearly all of them a dataclass attribute
-serialized as a scalar or enum. graphql-core resolves each one the general way: a
-resolve-info object, Strawberry's resolver wrapper, awaitable checks, value completion,
-about 3 µs a field. For a field with no arguments, no resolver of its own, no permission
-classes, no field extensions and no middleware in the operation, all of that reduces to
-`serialize(getattr(source, name))`, which is what this executor does. Everything else,
-and any value that does not serialize cleanly, takes graphql-core's own path, so errors
-are reported exactly as before.
+serialized as a scalar or enum, and a few hundred an attribute holding an already
+loaded object (an item's test case and latest result). graphql-core resolves each one
+the general way: a path, a resolve-info object, Strawberry's resolver wrapper, awaitable
+checks, value completion, about 3 µs a field.
+
+For a field with no arguments, no resolver of its own, no permission classes, no field
+extensions and no middleware in the operation, all of that reduces to reading the
+attribute: a leaf is `serialize(value)`, an object is its own sub-selection executed on
+`value`. This executor plans each selection set once per operation and does just that.
+Everything else, and any value that does not serialize cleanly, takes graphql-core's
+own path, so errors are reported exactly as graphql-core reports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLScalarType,
 )
-from graphql.pyutils import Path
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
-# (python attribute, serializer, whether null is allowed) of a field that qualifies.
-LeafPlan = tuple[str, Callable[[Any], Any], bool]
 _MISSING = object()
 
 
+class LeafPlan(NamedTuple):
+    """A plain scalar or enum attribute: answered by serializing it."""
+
+    name: str
+    serialize: Callable[[Any], Any]
+    nullable: bool
+
+
+class ObjectPlan(NamedTuple):
+    """A plain attribute holding an object: answered by executing its sub-selection."""
+
+    name: str
+    object_type: GraphQLObjectType
+    nullable: bool
+    field_type: GraphQLOutputType  # the object type, or it made non-null
+
+
+Plan = LeafPlan | ObjectPlan
+# One field of a selection set: response name, its field nodes, and its plan if it has one.
+PlannedField = tuple[str, Any, Plan | None]
+
+
 def leaf_plan(field: GraphQLField) -> LeafPlan | None:
+    """How to answer `field` directly when it is a plain leaf, else None."""
+    plan = field_plan(field)
+    return plan if isinstance(plan, LeafPlan) else None
+
+
+def field_plan(field: GraphQLField) -> Plan | None:
     """How to answer `field` directly, or None when it needs graphql-core's full path."""
     definition = field.extensions.get("strawberry-definition")
     if field.args or not isinstance(definition, StrawberryField):
@@ -41,51 +72,143 @@ def leaf_plan(field: GraphQLField) -> LeafPlan | None:
     if definition.extensions:
         return None
     nullable = not isinstance(field.type, GraphQLNonNull)
-    leaf = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
-    if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-        return None
-    return definition.python_name, leaf.serialize, nullable
-
-
-# Plans by field definition, kept with their field so that a reused id never matches.
-_PLANS: dict[int, tuple[GraphQLField, LeafPlan | None]] = {}
-
-
-def _plan_of(field: GraphQLField) -> LeafPlan | None:
-    entry = _PLANS.get(id(field))
-    if entry is None or entry[0] is not field:
-        entry = _PLANS[id(field)] = (field, leaf_plan(field))
-    return entry[1]
+    named = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
+    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        return LeafPlan(definition.python_name, named.serialize, nullable)
+    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+        return ObjectPlan(definition.python_name, named, nullable, field.type)
+    return None
 
 
 class LeafFastExecutor(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's executor, answering plain leaf fields without the general machinery."""
+    """Strawberry's executor, answering plain fields without the general machinery."""
 
-    def execute_field(
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Start with no selection set planned."""
+        super().__init__(*args, **kwargs)
+        # Plans by selection set, kept with it so that a reused id never matches.
+        self._planned: dict[int, tuple[object, list[PlannedField]]] = {}
+
+    def _plan_selection(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> list[PlannedField]:
+        entry = self._planned.get(id(grouped_field_set))
+        if entry is None or entry[0] is not grouped_field_set:
+            fast = self.middleware_manager is None or not self.middleware_manager.middlewares
+            planned: list[PlannedField] = []
+            for response_name, field_details_list in grouped_field_set.items():
+                field = parent_type.fields.get(field_details_list[0].node.name.value)
+                plan = field_plan(field) if fast and field is not None else None
+                planned.append((response_name, field_details_list, plan))
+            entry = self._planned[id(grouped_field_set)] = (grouped_field_set, planned)
+        return entry[1]
+
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: Any,
-        path: Path,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        """Answer a plain leaf field directly; anything else as graphql-core does."""
-        field = parent_type.fields.get(field_details_list[0].node.name.value)
-        plan = _plan_of(field) if field is not None else None
-        middleware = self.middleware_manager
-        if plan is not None and (middleware is None or not middleware.middlewares):
-            name, serialize, nullable = plan
-            value = getattr(source, name, _MISSING)
-            if value is None:
-                if nullable:
-                    return None
-            elif value is not _MISSING:
-                try:
-                    serialized = serialize(value)
-                except Exception:  # reported with its path by the general path below
-                    serialized = None
-                if serialized is not None:
-                    return serialized
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
-        )
+        """graphql-core's `execute_fields`, answering planned fields directly."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_details_list, plan in self._plan_selection(
+                parent_type, grouped_field_set
+            ):
+                if type(plan) is LeafPlan:
+                    value = getattr(source_value, plan.name, _MISSING)
+                    if value is None and plan.nullable:
+                        results[response_name] = None
+                        continue
+                    if value is not None and value is not _MISSING:
+                        try:
+                            serialized = plan.serialize(value)
+                        except Exception:  # reported with its path by the general path
+                            serialized = None
+                        if serialized is not None:
+                            results[response_name] = serialized
+                            continue
+                    result = _MISSING
+                elif type(plan) is ObjectPlan:
+                    result = self._complete_object(
+                        plan,
+                        source_value,
+                        field_details_list,
+                        path,
+                        response_name,
+                        parent_type,
+                        position_context,
+                    )
+                else:
+                    result = _MISSING
+                if result is _MISSING:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return _gather_fields(results, awaitable_fields)
+
+    def _complete_object(
+        self,
+        plan: ObjectPlan,
+        source: Any,
+        field_details_list: Any,
+        path: Path | None,
+        response_name: str,
+        parent_type: GraphQLObjectType,
+        position_context: Any,
+    ) -> Any:
+        """The object field's answer the short way, or _MISSING to take the general path."""
+        value = getattr(source, plan.name, _MISSING)
+        if value is None:
+            return None if plan.nullable else _MISSING
+        if value is _MISSING:
+            return _MISSING
+        field_path = Path(path, response_name, parent_type.name)
+        try:
+            completed = self.collect_and_execute_subfields(
+                plan.object_type, field_details_list, field_path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_type, field_details_list, field_path)
+            return None
+        if self.is_awaitable(completed):
+            return self._settle_object(completed, plan.field_type, field_details_list, field_path)
+        return completed
+
+    async def _settle_object(
+        self, completed: Awaitable[Any], return_type: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+
+async def _gather_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+    """`results` with its awaitable values awaited, concurrently when there are several."""
+    if len(awaitable_fields) == 1:
+        name = awaitable_fields[0]
+        results[name] = await results[name]
+    else:
+        awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+    return results

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import strawberry
 
@@ -15,7 +15,7 @@ from models import runs as rows
 from resolvers import items
 from resolvers.results import load_latest_results_by_item, load_results_by_item
 from resolvers.test_cases import load_test_cases
-from schema.common import Long, selected_names
+from schema.common import Long, from_columns, selected_names
 from schema.context import Info
 from schema.enums import ItemStatus
 from schema.results import TestRunResult
@@ -62,81 +62,41 @@ class TestRunItem:
     )
     created_at: datetime = strawberry.field(description="When it was added to the run.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
-    # The nested fields the query selected, by GraphQL name, fetched for all items at once
-    # by `load_many`: a run's 100 items resolve them without 100 awaits each.
-    related: strawberry.Private[dict[str, Any]]
-
-    @strawberry.field(description="The test case it executes (also when deleted since).")
-    def test_case(self) -> TestCase | None:
-        """The test case `load_many` fetched."""
-        found: TestCase | None = self.related["testCase"]
-        return found
-
-    @strawberry.field(description="Its results: one per attempt and data row, in that order.")
-    def results(self) -> list[TestRunResult]:
-        """The results `load_many` fetched."""
-        found: list[TestRunResult] = self.related["results"]
-        return found
-
-    @strawberry.field(description="Its latest result (last attempt, last submitted); null if none.")
-    def latest_result(self) -> TestRunResult | None:
-        """The latest result `load_many` fetched."""
-        found: TestRunResult | None = self.related["latestResult"]
-        return found
+    # The nested fields are fetched for all the items at once by `load_many`, which fills
+    # in those the query selects: a run's 100 items answer them without 100 awaits each.
+    test_case: TestCase | None = strawberry.field(
+        default=None, description="The test case it executes (also when deleted since)."
+    )
+    results: list[TestRunResult] = strawberry.field(
+        default_factory=list,
+        description="Its results: one per attempt and data row, in that order.",
+    )
+    latest_result: TestRunResult | None = strawberry.field(
+        default=None,
+        description="Its latest result (last attempt, last submitted); null if none.",
+    )
 
     @classmethod
     async def load_many(cls, info: Info, found: Sequence[rows.TestRunItem]) -> list[TestRunItem]:
         """The items of `found`, with each nested field the query selects under them.
 
-        Every selected nested field is one DataLoader batch for all the items (so one SQL
-        statement however many items, runs or aliases there are).
+        Every selected nested field is one loader batch for all the items (so one SQL
+        statement however many items, runs or aliases there are); the others stay empty.
         """
         wanted = selected_names(info)
-        nested = [name for name in _NESTED if name in wanted]
-        loaded = await asyncio.gather(*(_NESTED[name](info, found) for name in nested))
+        fetch = [nested for field, nested in _NESTED.items() if field in wanted]
+        loaded = await asyncio.gather(*(nested.fetch(info, found) for nested in fetch))
+        unselected = {nested.attribute: nested.unselected for nested in _NESTED.values()}
+        fetched = [(nested.attribute, values) for nested, values in zip(fetch, loaded, strict=True)]
         return [
-            cls._from_model(
-                row, {name: values[n] for name, values in zip(nested, loaded, strict=True)}
+            from_columns(
+                cls,
+                row,
+                status=ItemStatus(row.status),
+                **(unselected | {attribute: values[n] for attribute, values in fetched}),
             )
             for n, row in enumerate(found)
         ]
-
-    @classmethod
-    def _from_model(cls, row: rows.TestRunItem, related: dict[str, Any]) -> TestRunItem:
-        return cls(
-            id=row.id,
-            test_run_id=row.test_run_id,
-            test_case_id=row.test_case_id,
-            execution_order=row.execution_order,
-            status=ItemStatus(row.status),
-            started_at=row.started_at,
-            completed_at=row.completed_at,
-            duration_ms=Long(row.duration_ms),
-            total_steps=row.total_steps,
-            passed_steps=row.passed_steps,
-            failed_steps=row.failed_steps,
-            skipped_steps=row.skipped_steps,
-            total_checkpoints=row.total_checkpoints,
-            passed_checkpoints=row.passed_checkpoints,
-            failed_checkpoints=row.failed_checkpoints,
-            is_data_driven=row.is_data_driven,
-            total_iterations=row.total_iterations,
-            passed_iterations=row.passed_iterations,
-            failed_iterations=row.failed_iterations,
-            retry_attempt=row.retry_attempt,
-            max_retries_exhausted=row.max_retries_exhausted,
-            error_message=row.error_message,
-            error_screenshot_path=row.error_screenshot_path,
-            results_folder=row.results_folder,
-            current_step=row.current_step,
-            vnc_url=row.vnc_url,
-            attempt=row.attempt,
-            claimed_by=row.claimed_by,
-            heartbeat_at=row.heartbeat_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            related=related,
-        )
 
 
 async def _test_cases(info: Info, found: Sequence[rows.TestRunItem]) -> list[TestCase | None]:
@@ -157,10 +117,18 @@ async def _latest_results(
     return [None if row is None else TestRunResult.from_model(row) for row in loaded]
 
 
-_NESTED: dict[str, Callable[[Info, Sequence[rows.TestRunItem]], Awaitable[list[Any]]]] = {
-    "testCase": _test_cases,
-    "results": _results,
-    "latestResult": _latest_results,
+class _Nested(NamedTuple):
+    """A nested field of items: where it is kept, how it is fetched, its value when unasked."""
+
+    attribute: str
+    fetch: Callable[[Info, Sequence[rows.TestRunItem]], Awaitable[list[Any]]]
+    unselected: Any  # never read: GraphQL answers only what the query selects
+
+
+_NESTED: dict[str, _Nested] = {
+    "testCase": _Nested("test_case", _test_cases, None),
+    "results": _Nested("results", _results, []),
+    "latestResult": _Nested("latest_result", _latest_results, None),
 }
 
 

@@ -105,31 +105,31 @@ class TestRunResult:
 
     @strawberry.field(description="Its steps, by step number.")
     async def steps(self, info: Info) -> list[StepResult]:
-        """Steps through the request's DataLoader."""
+        """Steps through the request's loader."""
         found = await info.context.loader(steps_.load_steps_by_result).load(self.id)
         return [StepResult.from_model(row) for row in found]
 
     @strawberry.field(description="Its checkpoints, in the order they were added.")
     async def checkpoints(self, info: Info) -> list[CheckpointResult]:
-        """Checkpoints through the request's DataLoader."""
+        """Checkpoints through the request's loader."""
         found = await info.context.loader(checkpoints_.load_checkpoints_by_result).load(self.id)
         return [CheckpointResult.from_model(row) for row in found]
 
     @strawberry.field(description="Browser console messages, by time.")
     async def console_logs(self, info: Info) -> list[ConsoleLog]:
-        """Console logs through the request's DataLoader."""
+        """Console logs through the request's loader."""
         found = await info.context.loader(logs_.load_console_logs_by_result).load(self.id)
         return [ConsoleLog.from_model(row) for row in found]
 
     @strawberry.field(description="Network requests, by time.")
     async def network_logs(self, info: Info) -> list[NetworkLog]:
-        """Network logs through the request's DataLoader."""
+        """Network logs through the request's loader."""
         found = await info.context.loader(logs_.load_network_logs_by_result).load(self.id)
         return [NetworkLog.from_model(row) for row in found]
 
     @strawberry.field(description="Script executions, in the order they were added.")
     async def scripts(self, info: Info) -> list[ScriptResult]:
-        """Script results through the request's DataLoader."""
+        """Script results through the request's loader."""
         found = await info.context.loader(script_results.load_scripts_by_result).load(self.id)
         return [ScriptResult.from_model(row) for row in found]
 

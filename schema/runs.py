@@ -88,13 +88,13 @@ class TestRun:
 
     @strawberry.field(description="Its test cases, in execution order.")
     async def items(self, info: Info) -> list[TestRunItem]:
-        """Load the items through the request's DataLoader."""
+        """Load the items through the request's loader."""
         found = await info.context.loader(load_items_by_run).load(self.id)
         return await TestRunItem.load_many(info, found)
 
     @strawberry.field(description="Every result of the run, in item order then attempt.")
     async def results(self, info: Info) -> list[TestRunResult]:
-        """Load the results through the request's DataLoader."""
+        """Load the results through the request's loader."""
         found = await info.context.loader(load_results_by_run).load(self.id)
         return [TestRunResult.from_model(row) for row in found]
 

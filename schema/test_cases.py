@@ -10,7 +10,7 @@ import strawberry
 from models import test_cases as rows
 from resolvers import test_cases
 from resolvers.validation import parse
-from schema.common import JSON, input_data
+from schema.common import JSON, from_columns, input_data
 from schema.context import Info
 
 
@@ -54,24 +54,12 @@ class TestCase:
     @classmethod
     def from_model(cls, row: rows.TestCase) -> TestCase:
         """Build from the ORM row."""
-        return cls(
-            id=row.id,
-            project_id=row.project_id,
-            name=row.name,
-            description=row.description,
-            suite_path=row.suite_path,
-            suite_name=row.suite_name,
+        return from_columns(
+            cls,
+            row,
             proven_steps=JSON(row.proven_steps),
             data_rows=None if row.data_rows is None else JSON(row.data_rows),
             step_count=len(row.proven_steps or []),
-            pre_script_ids=row.pre_script_ids,
-            post_script_ids=row.post_script_ids,
-            on_demand_script_ids=row.on_demand_script_ids,
-            tags=row.tags,
-            created_by=row.created_by,
-            deleted_at=row.deleted_at,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
         )
 
 

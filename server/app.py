@@ -42,6 +42,7 @@ class GraphQLApp(GraphQL[Context, None]):
             session_factory=services.session_factory,
             caller=principal if isinstance(principal, Principal) else None,
             dispatcher=services.dispatcher,
+            read_session_factory=services.reads,
         )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from execution.broker import create_broker
 from execution.dispatch import QueueDispatcher
 from execution.events import RedisEventBus, RedisEventPublisher
-from models.database import create_engine, create_session_factory
+from models.database import create_engine, create_read_session_factory, create_session_factory
 from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
 from resolvers.live import LiveRuns
@@ -26,6 +26,8 @@ class Services:
     redis: Redis
     dispatcher: RunDispatcher
     engine: AsyncEngine | None = None
+    # Sessions for reads, outside any transaction; None reads through `session_factory`.
+    read_session_factory: async_sessionmaker[AsyncSession] | None = None
     # Subscriptions' events: one Redis pub/sub connection for the process.
     live: LiveRuns | None = None
     bus: RedisEventBus | None = None
@@ -53,9 +55,15 @@ class Services:
             redis=redis,
             dispatcher=QueueDispatcher(create_broker(settings.require_redis_url())),
             engine=engine,
+            read_session_factory=create_read_session_factory(engine),
             live=LiveRuns(sessions, bus),
             bus=bus,
         )
+
+    @property
+    def reads(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for reads (see `create_read_session_factory`)."""
+        return self.read_session_factory or self.session_factory
 
     async def aclose(self) -> None:
         """Close Redis and, if this object created it, the engine's pool."""

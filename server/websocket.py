@@ -168,6 +168,7 @@ class GraphQLConnection:
             caller=self.principal,
             dispatcher=self.services.dispatcher,
             live=self.services.live,
+            read_session_factory=self.services.reads,
         )
 
     async def send(self, message: dict[str, Any]) -> None:

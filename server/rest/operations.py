@@ -108,7 +108,7 @@ class Call(Generic[BodyT, QueryT]):
 
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session for reads."""
-        return self.services.session_factory()
+        return self.services.reads()
 
     def writing(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session in one transaction, committed at the end, then its after-commit effects."""

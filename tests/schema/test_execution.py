@@ -1,7 +1,8 @@
-"""The leaf fast path answers exactly what graphql-core's general path answers."""
+"""The fast paths answer exactly what graphql-core's general path answers."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import uuid
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission
 
-from schema.execution import LeafFastExecutor, leaf_plan
+from schema.execution import LeafFastExecutor, LeafPlan, ObjectPlan, field_plan, leaf_plan
 
 
 @strawberry.enum
@@ -62,6 +63,45 @@ BROKEN = [Thing(**{**vars(THINGS[0]), "required": None, "big": 2**40})]  # type:
 
 
 @strawberry.type
+class Part:
+    label: str
+    required: str | None  # None in the broken parts, where `needed` fails
+
+    @strawberry.field
+    async def later(self) -> str:
+        await asyncio.sleep(0)
+        return f"{self.label} later"
+
+    @strawberry.field
+    def needed(self) -> str:
+        if self.required is None:
+            raise ValueError("no part")
+        return self.required
+
+
+@strawberry.type
+class Assembly:
+    name: str
+    part: Part  # a plain object attribute: the short path
+    spare: Part | None
+    parts: list[Part]  # a list: the general path
+
+
+def assembly(n: int, *, broken: bool = False) -> Assembly:
+    part = Part(label=f"part {n}", required=None if broken else "ok")
+    return Assembly(
+        name=f"assembly {n}",
+        part=part,
+        spare=None if n % 2 else part,
+        parts=[part, part],
+    )
+
+
+ASSEMBLIES = [assembly(n) for n in range(4)]
+BROKEN_ASSEMBLIES = [assembly(0, broken=True), assembly(1)]
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def things(self) -> list[Thing]:
@@ -70,6 +110,14 @@ class Query:
     @strawberry.field
     def broken(self) -> list[Thing]:
         return BROKEN
+
+    @strawberry.field
+    def assemblies(self) -> list[Assembly]:
+        return ASSEMBLIES
+
+    @strawberry.field
+    def broken_assemblies(self) -> list[Assembly | None]:
+        return BROKEN_ASSEMBLIES
 
 
 DEFAULT = strawberry.Schema(query=Query)
@@ -105,7 +153,32 @@ async def test_errors_are_the_same_errors_at_the_same_paths() -> None:
     assert fast == general and fast[1][0][0] == "Not allowed"
 
 
-def test_only_plain_leaf_fields_take_the_short_path() -> None:
+async def test_plain_object_fields_answer_the_same() -> None:
+    general, fast = await both(
+        "{ assemblies { name part { label later } spare { label needed }"
+        " parts { label } again: part { required } } }"
+    )
+
+    assert fast == general
+    assert fast[1] == [] and fast[0]["assemblies"][0]["spare"]["needed"] == "ok"
+    assert fast[0]["assemblies"][1]["spare"] is None
+
+
+async def test_errors_inside_plain_objects_reach_the_same_parent() -> None:
+    # A failing non-null field nulls its object; a non-null object nulls its own parent.
+    general, fast = await both("{ brokenAssemblies { name part { label needed } } }")
+    assert fast == general
+    assert fast[0]["brokenAssemblies"] == [
+        None,
+        {"name": "assembly 1", "part": {"label": "part 1", "needed": "ok"}},
+    ]
+    assert fast[1] == [("no part", ["brokenAssemblies", 0, "part", "needed"])]
+
+    general, fast = await both("{ brokenAssemblies { spare { label needed } } }")
+    assert fast == general and fast[1][0][1] == ["brokenAssemblies", 0, "spare", "needed"]
+
+
+def test_only_plain_fields_take_the_short_path() -> None:
     fields = FAST._schema.type_map["Thing"].fields  # type: ignore[attr-defined]
 
     assert leaf_plan(fields["name"]) is not None
@@ -114,3 +187,10 @@ def test_only_plain_leaf_fields_take_the_short_path() -> None:
     assert leaf_plan(fields["secret"]) is None  # permission classes
     things = FAST._schema.type_map["Query"].fields["things"]  # type: ignore[attr-defined]
     assert leaf_plan(things) is None  # a list of objects
+
+    assemblies = FAST._schema.type_map["Assembly"].fields  # type: ignore[attr-defined]
+    assert isinstance(field_plan(assemblies["name"]), LeafPlan)
+    assert isinstance(field_plan(assemblies["part"]), ObjectPlan)
+    assert isinstance(field_plan(assemblies["spare"]), ObjectPlan)
+    assert field_plan(assemblies["parts"]) is None  # a list of objects
+    assert field_plan(things) is None  # its own resolver

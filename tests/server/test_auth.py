@@ -6,11 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.database import transaction
 from models.enums import Role
 from models.tenancy import ApiToken
-from resolvers.tokens import hash_token
+from resolvers.tenancy import ensure_member
+from resolvers.tokens import create_api_token, hash_token
+from server.app import create_app
+from server.services import Services
+from server.settings import Settings
+from tests.factories import make_project, make_user
 from tests.fixtures.http import Caller, MakeCaller
 
 ME = {"query": "{ me { id email name role project { id name tenantId } } }"}
@@ -129,6 +135,32 @@ async def test_use_marks_the_token_last_used(
     await session.refresh(token_row)
     assert token_row.last_used_at is not None
     assert token_row.last_used_at >= before - timedelta(seconds=1)
+
+
+async def test_on_the_servers_own_sessions_use_marks_the_token_last_used(
+    settings: Settings, committing_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # The server authenticates on a read session (no transaction): the mark must stick.
+    async with transaction(committing_session_factory) as session:
+        project, user = await make_project(session), await make_user(session)
+        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+        token_row, token = await create_api_token(
+            session, user_id=user.id, project_id=project.id, role=Role.EDITOR
+        )
+    services = Services.from_settings(settings)
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await post_me(client, {"Authorization": f"Bearer {token}"})
+    finally:
+        await services.aclose()
+
+    assert response.json()["data"]["me"]["id"] == str(user.id)
+    async with committing_session_factory() as session:
+        marked = await session.scalar(
+            select(ApiToken.last_used_at).where(ApiToken.id == token_row.id)
+        )
+    assert marked is not None
 
 
 async def test_health_needs_no_token_and_other_routes_do(client: httpx.AsyncClient) -> None:
