@@ -146,65 +146,78 @@ def count_statements(database_url: str, redis_url: str, token: str, run_id: uuid
     return asyncio.run(measure())
 
 
-async def time_graphql(base_url: str, token: str, run_id: uuid.UUID) -> list[float]:
-    """Latencies in ms of the query over HTTP, after a warm-up."""
+async def graphql_once(client: httpx.AsyncClient, token: str, run_id: uuid.UUID) -> float:
+    """Latency in ms of the query over HTTP."""
     body = {"query": QUERY, "variables": {"id": str(run_id)}}
-    headers = {"Authorization": f"Bearer {token}"}
-    samples: list[float] = []
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        for round_ in range(WARMUP + ROUNDS):
-            started = time.perf_counter()
-            response = await client.post("/graphql", json=body, headers=headers)
-            elapsed = (time.perf_counter() - started) * 1000
-            payload = response.json()
-            assert not payload.get("errors"), payload
-            assert len(payload["data"]["testRun"]["items"]) > 0
-            if round_ >= WARMUP:
-                samples.append(elapsed)
-    return samples
+    started = time.perf_counter()
+    response = await client.post(
+        "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    payload = response.json()
+    assert not payload.get("errors"), payload
+    assert len(payload["data"]["testRun"]["items"]) > 0
+    return elapsed
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-async def time_raw(database_url: str, run_id: uuid.UUID, project_id: uuid.UUID) -> list[float]:
-    """Latencies in ms of the same rows through asyncpg, with the same JSON built by hand."""
+async def raw_once(
+    connection: asyncpg.Connection, run_id: uuid.UUID, project_id: uuid.UUID
+) -> float:
+    """Latency in ms of the same rows through asyncpg, with the same JSON built by hand."""
+    started = time.perf_counter()
+    run = await connection.fetchrow(RAW_RUN, run_id, project_id)
+    items = await connection.fetch(RAW_ITEMS, run_id)
+    results = {
+        row["test_run_item_id"]: row
+        for row in await connection.fetch(RAW_RESULTS, [item["id"] for item in items])
+    }
+    document = {
+        "data": {
+            "testRun": {
+                "id": str(run["id"]),
+                "runName": run["run_name"],
+                "status": run["status"].upper(),
+                "totalTests": run["total_tests"],
+                "passedTests": run["passed_tests"],
+                "failedTests": run["failed_tests"],
+                "passRate": float(run["pass_rate"]),
+                "startedAt": _iso(run["started_at"]),
+                "completedAt": _iso(run["completed_at"]),
+                "items": [_raw_item(item, results.get(item["id"])) for item in items],
+            }
+        }
+    }
+    json.dumps(document)
+    return (time.perf_counter() - started) * 1000
+
+
+async def time_both(
+    base_url: str, database_url: str, token: str, run_id: uuid.UUID, project_id: uuid.UUID
+) -> tuple[list[float], list[float]]:
+    """Latencies in ms of the GraphQL query and of the raw path, a round of each in turn.
+
+    Interleaved, so that both see the machine in the same state: measured one after the
+    other, a busy minute on a shared machine moves one figure and not the other.
+    """
     dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
     connection = await asyncpg.connect(dsn)
-    samples: list[float] = []
+    graphql: list[float] = []
+    raw: list[float] = []
     try:
-        for round_ in range(WARMUP + ROUNDS):
-            started = time.perf_counter()
-            run = await connection.fetchrow(RAW_RUN, run_id, project_id)
-            items = await connection.fetch(RAW_ITEMS, run_id)
-            results = {
-                row["test_run_item_id"]: row
-                for row in await connection.fetch(RAW_RESULTS, [item["id"] for item in items])
-            }
-            document = {
-                "data": {
-                    "testRun": {
-                        "id": str(run["id"]),
-                        "runName": run["run_name"],
-                        "status": run["status"].upper(),
-                        "totalTests": run["total_tests"],
-                        "passedTests": run["passed_tests"],
-                        "failedTests": run["failed_tests"],
-                        "passRate": float(run["pass_rate"]),
-                        "startedAt": _iso(run["started_at"]),
-                        "completedAt": _iso(run["completed_at"]),
-                        "items": [_raw_item(item, results.get(item["id"])) for item in items],
-                    }
-                }
-            }
-            json.dumps(document)
-            elapsed = (time.perf_counter() - started) * 1000
-            if round_ >= WARMUP:
-                samples.append(elapsed)
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            for round_ in range(WARMUP + ROUNDS):
+                graphql_ms = await graphql_once(client, token, run_id)
+                raw_ms = await raw_once(connection, run_id, project_id)
+                if round_ >= WARMUP:
+                    graphql.append(graphql_ms)
+                    raw.append(raw_ms)
     finally:
         await connection.close()
-    return samples
+    return graphql, raw
 
 
 def _raw_item(item: asyncpg.Record, result: asyncpg.Record | None) -> dict[str, Any]:
@@ -241,8 +254,7 @@ def main() -> None:
         statements_10 = count_statements(database_url, redis_url, small_token, small_run)
         statements_100 = count_statements(database_url, redis_url, token, run_id)
         with api_process(database_url, redis_url) as base_url:
-            graphql = asyncio.run(time_graphql(base_url, token, run_id))
-        raw = asyncio.run(time_raw(database_url, run_id, project_id))
+            graphql, raw = asyncio.run(time_both(base_url, database_url, token, run_id, project_id))
 
     g50, g99 = percentile(graphql, 50), percentile(graphql, 99)
     r50, r99 = percentile(raw, 50), percentile(raw, 99)

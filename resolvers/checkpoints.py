@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.enums import CheckpointStatus, CheckpointType
 from models.results import CheckpointResult, TestRunResult, TestStepResult
 from resolvers import stats
-from resolvers.batches import among, group_rows
+from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.errors import FieldError, ValidationFailed
 from resolvers.results import JsonObject, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_times
@@ -178,13 +178,16 @@ async def read_checkpoint_results(
     )
 
 
+_CHECKPOINTS_BY_RESULT = (
+    select(CheckpointResult)
+    .where(keyed(CheckpointResult.test_run_result_id))
+    .order_by(*_ADDED_ORDER)
+)
+
+
 async def load_checkpoints_by_result(
     session: AsyncSession, result_ids: Sequence[uuid.UUID]
 ) -> list[list[CheckpointResult]]:
     """Each result's checkpoints in the order they were added (one SELECT)."""
-    rows = await session.scalars(
-        select(CheckpointResult)
-        .where(among(CheckpointResult.test_run_result_id, result_ids))
-        .order_by(*_ADDED_ORDER)
-    )
+    rows = await batch_rows(session, _CHECKPOINTS_BY_RESULT, result_ids)
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

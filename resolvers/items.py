@@ -18,7 +18,7 @@ from models.enums import RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers.access import require_writer
-from resolvers.batches import among, group_rows
+from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.pages import read_page
@@ -329,13 +329,16 @@ async def read_test_run_items(
     return await read_page(session, statement, page, TestRunItem.execution_order, TestRunItem.id)
 
 
+_ITEMS_BY_RUN = (
+    select(TestRunItem)
+    .where(keyed(TestRunItem.test_run_id))
+    .order_by(TestRunItem.test_run_id, TestRunItem.execution_order)
+)
+
+
 async def load_items_by_run(
     session: AsyncSession, run_ids: Sequence[uuid.UUID]
 ) -> list[list[TestRunItem]]:
     """Each run's items in execution order, for runs in the order asked; one SELECT in all."""
-    rows = await session.scalars(
-        select(TestRunItem)
-        .where(among(TestRunItem.test_run_id, run_ids))
-        .order_by(TestRunItem.test_run_id, TestRunItem.execution_order)
-    )
+    rows = await batch_rows(session, _ITEMS_BY_RUN, run_ids)
     return group_rows(run_ids, rows, lambda item: item.test_run_id)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import LogLevel
 from models.results import ConsoleLog, NetworkLog, TestRunResult
-from resolvers.batches import among, group_rows
+from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.results import JsonObject, Milliseconds, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_columns, insert_batch
 from resolvers.tokens import Principal
@@ -115,27 +115,29 @@ async def add_network_logs(
     return result
 
 
+_CONSOLE_LOGS_BY_RESULT = (
+    select(ConsoleLog).where(keyed(ConsoleLog.test_run_result_id)).order_by(*_CONSOLE_ORDER)
+)
+
+
 async def load_console_logs_by_result(
     session: AsyncSession, result_ids: Sequence[uuid.UUID]
 ) -> list[list[ConsoleLog]]:
     """Each result's console messages by time (one SELECT)."""
-    rows = await session.scalars(
-        select(ConsoleLog)
-        .where(among(ConsoleLog.test_run_result_id, result_ids))
-        .order_by(*_CONSOLE_ORDER)
-    )
+    rows = await batch_rows(session, _CONSOLE_LOGS_BY_RESULT, result_ids)
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
+
+
+_NETWORK_LOGS_BY_RESULT = (
+    select(NetworkLog).where(keyed(NetworkLog.test_run_result_id)).order_by(*_NETWORK_ORDER)
+)
 
 
 async def load_network_logs_by_result(
     session: AsyncSession, result_ids: Sequence[uuid.UUID]
 ) -> list[list[NetworkLog]]:
     """Each result's network requests by time (one SELECT)."""
-    rows = await session.scalars(
-        select(NetworkLog)
-        .where(among(NetworkLog.test_run_result_id, result_ids))
-        .order_by(*_NETWORK_ORDER)
-    )
+    rows = await batch_rows(session, _NETWORK_LOGS_BY_RESULT, result_ids)
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
 
 

@@ -25,7 +25,7 @@ from models.results import TestExecutionHistory, TestRunResult
 from models.runs import TestRun, TestRunItem
 from resolvers import stats
 from resolvers.access import require_writer
-from resolvers.batches import among, group_rows, pick_rows
+from resolvers.batches import batch_rows, group_rows, keyed, pick_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.items import lock_test_run, read_test_run_item, scoped_runs
@@ -351,47 +351,54 @@ _ATTEMPT_ORDER = (
 )
 
 
+_RESULTS_BY_ITEM = (
+    select(TestRunResult).where(keyed(TestRunResult.test_run_item_id)).order_by(*_ATTEMPT_ORDER)
+)
+
+
 async def load_results_by_item(
     session: AsyncSession, item_ids: Sequence[uuid.UUID]
 ) -> list[list[TestRunResult]]:
     """Each item's results by attempt, then data row, then submission (one SELECT)."""
-    rows = await session.scalars(
-        select(TestRunResult)
-        .where(among(TestRunResult.test_run_item_id, item_ids))
-        .order_by(*_ATTEMPT_ORDER)
-    )
+    rows = await batch_rows(session, _RESULTS_BY_ITEM, item_ids)
     return group_rows(item_ids, rows, lambda row: row.test_run_item_id)
+
+
+_LATEST_RESULTS_BY_ITEM = (
+    select(TestRunResult)
+    .where(keyed(TestRunResult.test_run_item_id))
+    .ext(distinct_on(TestRunResult.test_run_item_id))
+    .order_by(
+        TestRunResult.test_run_item_id,
+        TestRunResult.retry_attempt.desc(),
+        TestRunResult.created_at.desc(),
+        TestRunResult.iteration_number.desc().nulls_last(),
+        TestRunResult.id,
+    )
+)
 
 
 async def load_latest_results_by_item(
     session: AsyncSession, item_ids: Sequence[uuid.UUID]
 ) -> list[TestRunResult | None]:
     """Each item's latest result: last attempt, last submitted (one SELECT, DISTINCT ON)."""
-    rows = await session.scalars(
-        select(TestRunResult)
-        .where(among(TestRunResult.test_run_item_id, item_ids))
-        .ext(distinct_on(TestRunResult.test_run_item_id))
-        .order_by(
-            TestRunResult.test_run_item_id,
-            TestRunResult.retry_attempt.desc(),
-            TestRunResult.created_at.desc(),
-            TestRunResult.iteration_number.desc().nulls_last(),
-            TestRunResult.id,
-        )
-    )
+    rows = await batch_rows(session, _LATEST_RESULTS_BY_ITEM, item_ids)
     return pick_rows(item_ids, rows, lambda row: row.test_run_item_id)
+
+
+_RESULTS_BY_RUN = (
+    select(TestRunResult)
+    .join(TestRunItem, TestRunItem.id == TestRunResult.test_run_item_id)
+    .where(keyed(TestRunResult.test_run_id))
+    .order_by(TestRunItem.execution_order, *_ATTEMPT_ORDER)
+)
 
 
 async def load_results_by_run(
     session: AsyncSession, run_ids: Sequence[uuid.UUID]
 ) -> list[list[TestRunResult]]:
     """Each run's results in item order, then as `load_results_by_item` (one SELECT)."""
-    rows = await session.scalars(
-        select(TestRunResult)
-        .join(TestRunItem, TestRunItem.id == TestRunResult.test_run_item_id)
-        .where(among(TestRunResult.test_run_id, run_ids))
-        .order_by(TestRunItem.execution_order, *_ATTEMPT_ORDER)
-    )
+    rows = await batch_rows(session, _RESULTS_BY_RUN, run_ids)
     return group_rows(run_ids, rows, lambda row: row.test_run_id)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.database import after_commit
@@ -135,11 +135,17 @@ async def create_test_run(
     return run, True
 
 
+# `scoped_runs` built once, as every read of a run runs it (see `batches.batch_rows`).
+_RUN = select(TestRun).where(
+    TestRun.project_id == bindparam("project_id"), TestRun.id == bindparam("run_id")
+)
+
+
 async def read_test_run(
     session: AsyncSession, *, principal: Principal, run_id: uuid.UUID
 ) -> TestRun:
     """The caller's project's run, or NotFound."""
-    run = await session.scalar(scoped_runs(principal).where(TestRun.id == run_id))
+    run = await session.scalar(_RUN, {"project_id": principal.project_id, "run_id": run_id})
     if run is None:
         raise NotFound.of("Test run", run_id)
     return run

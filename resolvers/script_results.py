@@ -14,7 +14,7 @@ from models.enums import ResultStatus, ScriptLanguage, ScriptType
 from models.results import ScriptResult, TestRunResult
 from models.test_cases import TestScript
 from resolvers import stats
-from resolvers.batches import among, group_rows
+from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.errors import NotFound
 from resolvers.results import Milliseconds, Position, lock_result, read_result_rows
 from resolvers.tokens import Principal
@@ -138,13 +138,14 @@ async def read_script_results(
     )
 
 
+_SCRIPTS_BY_RESULT = (
+    select(ScriptResult).where(keyed(ScriptResult.test_run_result_id)).order_by(*_ADDED_ORDER)
+)
+
+
 async def load_scripts_by_result(
     session: AsyncSession, result_ids: Sequence[uuid.UUID]
 ) -> list[list[ScriptResult]]:
     """Each result's script executions in the order they were added (one SELECT)."""
-    rows = await session.scalars(
-        select(ScriptResult)
-        .where(among(ScriptResult.test_run_result_id, result_ids))
-        .order_by(*_ADDED_ORDER)
-    )
+    rows = await batch_rows(session, _SCRIPTS_BY_RESULT, result_ids)
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)

@@ -17,7 +17,7 @@ from models.base import Base
 from models.enums import StepStatus
 from models.results import TestRunResult, TestStepResult
 from resolvers import stats
-from resolvers.batches import among, group_rows
+from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.errors import Conflict, NotFound
 from resolvers.results import (
     Milliseconds,
@@ -179,15 +179,16 @@ async def add_step_results(
 _STEP_ORDER = (TestStepResult.step_number, TestStepResult.created_at, TestStepResult.id)
 
 
+_STEPS_BY_RESULT = (
+    select(TestStepResult).where(keyed(TestStepResult.test_run_result_id)).order_by(*_STEP_ORDER)
+)
+
+
 async def load_steps_by_result(
     session: AsyncSession, result_ids: Sequence[uuid.UUID]
 ) -> list[list[TestStepResult]]:
     """Each result's steps by step number (one SELECT)."""
-    rows = await session.scalars(
-        select(TestStepResult)
-        .where(among(TestStepResult.test_run_result_id, result_ids))
-        .order_by(*_STEP_ORDER)
-    )
+    rows = await batch_rows(session, _STEPS_BY_RESULT, result_ids)
     return group_rows(result_ids, rows, lambda row: row.test_run_result_id)
 
 

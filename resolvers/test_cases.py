@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.test_cases import TestCase, TestScript
 from resolvers.access import require_writer
-from resolvers.batches import among, pick_rows
+from resolvers.batches import batch_rows, keyed, pick_rows
 from resolvers.errors import NotFound
 from resolvers.tokens import Principal
 from resolvers.validation import (
@@ -179,9 +179,12 @@ async def delete_test_case(
     return test_case
 
 
+_TEST_CASES = select(TestCase).where(keyed(TestCase.id))
+
+
 async def load_test_cases(
     session: AsyncSession, test_case_ids: Sequence[uuid.UUID]
 ) -> list[TestCase | None]:
     """Test cases by id in the order asked (deleted ones too: old runs still name them)."""
-    rows = await session.scalars(select(TestCase).where(among(TestCase.id, test_case_ids)))
+    rows = await batch_rows(session, _TEST_CASES, test_case_ids)
     return pick_rows(test_case_ids, rows, lambda row: row.id)

@@ -46,7 +46,9 @@ class Context:
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[Callable[..., Any], BatchLoader[Any, Any]] = field(default_factory=dict)
-    _reads: AsyncSession | None = None
+    # The operation's read session while one is open; the transport may hand in the one
+    # the request was authenticated with.
+    reads: AsyncSession | None = None
 
     @property
     def principal(self) -> Principal:
@@ -59,10 +61,10 @@ class Context:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """The operation's session for reads; a failed read discards it."""
         async with self._lock:
-            if self._reads is None:
-                self._reads = (self.read_session_factory or self.session_factory)()
+            if self.reads is None:
+                self.reads = (self.read_session_factory or self.session_factory)()
             try:
-                yield self._reads
+                yield self.reads
             except BaseException:
                 await self._close_reads()
                 raise
@@ -87,7 +89,7 @@ class Context:
             self._loaders.clear()
 
     async def _close_reads(self) -> None:
-        reads, self._reads = self._reads, None
+        reads, self.reads = self.reads, None
         if reads is not None:
             await reads.close()
 

@@ -16,19 +16,27 @@ own path, so errors are reported exactly as graphql-core reports them.
 
 from __future__ import annotations
 
+import enum
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLString,
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.field import StrawberryField
 
 _MISSING = object()
@@ -74,10 +82,72 @@ def field_plan(field: GraphQLField) -> Plan | None:
     nullable = not isinstance(field.type, GraphQLNonNull)
     named = field.type if nullable else field.type.of_type  # type: ignore[union-attr]
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-        return LeafPlan(definition.python_name, named.serialize, nullable)
+        return LeafPlan(definition.python_name, serializer(named), nullable)
     if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
         return ObjectPlan(definition.python_name, named, nullable, field.type)
     return None
+
+
+_INT_RANGE = range(-(2**31), 2**31)
+
+
+def _same_or(kind: type, general: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A serializer answering a value of exactly type `kind` as it is, others as `general`."""
+
+    def serialize(value: Any) -> Any:
+        return value if type(value) is kind else general(value)
+
+    return serialize
+
+
+def _int(value: Any) -> Any:
+    if type(value) is int and value in _INT_RANGE:
+        return value
+    return GraphQLInt.serialize(value)
+
+
+def _float(value: Any) -> Any:
+    if type(value) is float and math.isfinite(value):
+        return value
+    return GraphQLFloat.serialize(value)
+
+
+def _enum(enum_type: CustomGraphQLEnumType) -> Callable[[Any], Any]:
+    """Strawberry's enum serializer looks for the member among all values, each time."""
+    wrapped = enum_type.wrapped_cls
+    members: list[enum.Enum] = list(wrapped)
+    names = {
+        member: name
+        for name, value in enum_type.values.items()
+        for member in members
+        if member.value == value.value
+    }
+    general = enum_type.serialize
+
+    def serialize(value: Any) -> Any:
+        return names[value] if type(value) is wrapped else general(value)
+
+    return serialize
+
+
+def serializer(leaf: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """`leaf.serialize`, answering the values it keeps as they are without its checks.
+
+    Each answers exactly what `leaf.serialize` answers: a value of the expected type is
+    returned as it is (an int within GraphQL's 32 bits, a finite float), anything else
+    goes to `leaf.serialize`, errors included.
+    """
+    if leaf is GraphQLInt:
+        return _int
+    if leaf is GraphQLFloat:
+        return _float
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return _same_or(str, leaf.serialize)
+    if leaf is GraphQLBoolean:
+        return _same_or(bool, leaf.serialize)
+    if isinstance(leaf, CustomGraphQLEnumType):
+        return _enum(leaf)
+    return leaf.serialize
 
 
 class LeafFastExecutor(StrawberryGraphQLCoreExecutionContext):

@@ -20,7 +20,7 @@ from schema import schema
 from schema.context import Context
 from schema.live import SharedResults
 from server.artifacts import artifact_routes
-from server.auth import BearerAuthMiddleware
+from server.auth import BearerAuthMiddleware, request_reads
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
 from server.rest.api import rest_routes
@@ -43,6 +43,7 @@ class GraphQLApp(GraphQL[Context, None]):
             caller=principal if isinstance(principal, Principal) else None,
             dispatcher=services.dispatcher,
             read_session_factory=services.reads,
+            reads=request_reads(request.scope),
         )
 
 

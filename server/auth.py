@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -11,9 +12,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from models.database import transaction
 from resolvers.artifacts import ARTIFACTS_PREFIX
 from resolvers.errors import Unauthenticated
-from resolvers.tokens import authenticate_token
+from resolvers.tokens import Principal, mark_token_used, verify_token
 from server.services import Services
 
+_READS = "testrun.reads"
 # Health, and the API's description (it holds no data).
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
 # Paths whose URLs carry their own signature (they open from links and <img> tags).
@@ -73,14 +75,34 @@ class BearerAuthMiddleware:
             await self.app(scope, receive, send)
             return
         services: Services = scope["app"].state.services
+        # The request's read session: the token is checked through it, and the request's
+        # own reads (GraphQL, REST) go through it too, on the one pooled connection.
+        reads = services.reads()
         try:
-            secret = _bearer_secret(headers)
-            # On a read session each statement commits on its own: a SELECT, and at most
-            # once a minute a one-row UPDATE, without the round trips of BEGIN and COMMIT.
-            async with transaction(services.reads) as session:
-                principal = await authenticate_token(session, secret, now=datetime.now(UTC))
-        except Unauthenticated as error:
-            await unauthenticated_response(error.message)(scope, receive, send)
-            return
-        scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+            try:
+                principal = await _authenticate(services, reads, _bearer_secret(headers))
+            except Unauthenticated as error:
+                await unauthenticated_response(error.message)(scope, receive, send)
+                return
+            state = scope.setdefault("state", {})
+            state["principal"] = principal
+            state[_READS] = reads
+            await self.app(scope, receive, send)
+        finally:
+            await reads.close()
+
+
+async def _authenticate(services: Services, reads: AsyncSession, secret: str) -> Principal:
+    now = datetime.now(UTC)
+    principal, mark_due = await verify_token(reads, secret, now=now)
+    if mark_due:  # at most once a minute per token, in a transaction of its own
+        await reads.close()  # never hold two connections: that deadlocks a busy pool
+        async with transaction(services.session_factory) as session:
+            await mark_token_used(session, principal.token_id, now=now)
+    return principal
+
+
+def request_reads(scope: Scope) -> AsyncSession | None:
+    """The read session the request was authenticated with, open until the response ends."""
+    reads = scope.get("state", {}).get(_READS)
+    return reads if isinstance(reads, AsyncSession) else None

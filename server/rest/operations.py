@@ -9,8 +9,8 @@ error bodies, and the same declaration becomes its entry in /openapi.json.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -36,7 +36,7 @@ from resolvers.errors import (
 )
 from resolvers.tokens import Principal
 from resolvers.validation import Input, parse, parse_json
-from server.auth import unauthenticated_response
+from server.auth import request_reads, unauthenticated_response
 from server.services import Services
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
@@ -107,12 +107,18 @@ class Call(Generic[BodyT, QueryT]):
         return value
 
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """A session for reads."""
-        return self.services.reads()
+        """A session for reads: the one the request was authenticated with."""
+        reads = request_reads(self.request.scope)
+        return nullcontext(reads) if reads is not None else self.services.reads()
 
-    def writing(self) -> AbstractAsyncContextManager[AsyncSession]:
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction, committed at the end, then its after-commit effects."""
-        return transaction(self.services.session_factory)
+        reads = request_reads(self.request.scope)
+        if reads is not None:
+            await reads.close()  # its connection goes back before the write takes one
+        async with transaction(self.services.session_factory) as session:
+            yield session
 
 
 Handler = Callable[[Call[BodyT, QueryT]], Awaitable[Reply]]

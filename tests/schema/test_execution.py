@@ -9,9 +9,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
+from graphql import GraphQLID
 from strawberry.permission import BasePermission
 
-from schema.execution import LeafFastExecutor, LeafPlan, ObjectPlan, field_plan, leaf_plan
+from schema.execution import (
+    LeafFastExecutor,
+    LeafPlan,
+    ObjectPlan,
+    field_plan,
+    leaf_plan,
+    serializer,
+)
 
 
 @strawberry.enum
@@ -194,3 +202,58 @@ def test_only_plain_fields_take_the_short_path() -> None:
     assert isinstance(field_plan(assemblies["spare"]), ObjectPlan)
     assert field_plan(assemblies["parts"]) is None  # a list of objects
     assert field_plan(things) is None  # its own resolver
+
+
+class Text(str):
+    pass
+
+
+class Shade(enum.Enum):  # not the enum a Colour field holds
+    RED = "red"
+
+
+ODD_VALUES = [
+    0,
+    1,
+    -1,
+    2**31 - 1,
+    2**31,
+    -(2**31),
+    -(2**31) - 1,
+    True,
+    False,
+    1.0,
+    1.5,
+    float("nan"),
+    float("inf"),
+    "x",
+    "",
+    "1",
+    Text("sub"),
+    None,
+    uuid.UUID(int=1),
+    Colour.RED,
+    Colour.BLUE,
+    "red",
+    "RED",
+    Shade.RED,
+    [1],
+    {"a": 1},
+]
+
+
+def outcome(serialize: Any, value: Any) -> Any:
+    try:
+        answer = serialize(value)
+    except Exception as error:  # the error is what is compared
+        return ("error", type(error).__name__, str(error))
+    return ("nan",) if answer != answer else (type(answer), answer)
+
+
+def test_the_short_serializers_answer_what_graphql_cores_answer() -> None:
+    type_map = FAST._schema.type_map  # type: ignore[attr-defined]
+    names = ("Int", "Float", "String", "Boolean", "Colour", "UUID", "DateTime")
+    for leaf in [*(type_map[name] for name in names), GraphQLID]:
+        short = serializer(leaf)
+        for value in ODD_VALUES:
+            assert outcome(short, value) == outcome(leaf.serialize, value), (leaf, value)

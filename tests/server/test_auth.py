@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.database import transaction
@@ -137,16 +137,21 @@ async def test_use_marks_the_token_last_used(
     assert token_row.last_used_at >= before - timedelta(seconds=1)
 
 
+async def committed_token(sessions: async_sessionmaker[AsyncSession]) -> tuple[ApiToken, str]:
+    """A token (and its secret) of an editor, committed for the server's own sessions."""
+    async with transaction(sessions) as session:
+        project, user = await make_project(session), await make_user(session)
+        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
+        return await create_api_token(
+            session, user_id=user.id, project_id=project.id, role=Role.EDITOR
+        )
+
+
 async def test_on_the_servers_own_sessions_use_marks_the_token_last_used(
     settings: Settings, committing_session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     # The server authenticates on a read session (no transaction): the mark must stick.
-    async with transaction(committing_session_factory) as session:
-        project, user = await make_project(session), await make_user(session)
-        await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
-        token_row, token = await create_api_token(
-            session, user_id=user.id, project_id=project.id, role=Role.EDITOR
-        )
+    token_row, token = await committed_token(committing_session_factory)
     services = Services.from_settings(settings)
     transport = httpx.ASGITransport(app=create_app(services=services))
     try:
@@ -155,12 +160,34 @@ async def test_on_the_servers_own_sessions_use_marks_the_token_last_used(
     finally:
         await services.aclose()
 
-    assert response.json()["data"]["me"]["id"] == str(user.id)
+    assert response.json()["data"]["me"]["id"] == str(token_row.user_id)
     async with committing_session_factory() as session:
         marked = await session.scalar(
             select(ApiToken.last_used_at).where(ApiToken.id == token_row.id)
         )
     assert marked is not None
+
+
+async def test_a_request_checks_its_token_and_reads_on_one_pooled_connection(
+    settings: Settings, committing_session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    _, token = await committed_token(committing_session_factory)
+    services = Services.from_settings(settings)
+    assert services.engine is not None
+    checkouts: list[object] = []
+    event.listen(services.engine.sync_engine, "checkout", lambda *args: checkouts.append(args))
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await post_me(client, headers)  # the first use also marks the token used
+            checkouts.clear()
+            response = await post_me(client, headers)
+    finally:
+        await services.aclose()
+
+    assert response.status_code == 200 and "errors" not in response.json()
+    assert len(checkouts) == 1
 
 
 async def test_health_needs_no_token_and_other_routes_do(client: httpx.AsyncClient) -> None:
