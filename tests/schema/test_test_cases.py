@@ -220,3 +220,35 @@ async def test_a_viewer_reads_but_cannot_write(
         (DELETE, {"id": created["id"]}),
     ]:
         assert error(await gql(client, viewer, query, **variables))["code"] == "FORBIDDEN"
+
+
+async def test_json_values_come_back_exactly_as_sent(
+    client: httpx.AsyncClient, editor: Caller
+) -> None:
+    # 2**70 is beyond what orjson encodes (the responses' encoder): it must not be lost.
+    rows = [{"big": 2**70, "negative": -(2**70), "ratio": 0.5, "text": "é", "none": None}]
+    created = data(
+        await gql(client, editor, CREATE, input={"name": "Big numbers", "dataRows": rows})
+    )["createTestCase"]
+
+    read = data(
+        await gql(
+            client,
+            editor,
+            "query Case($id: UUID!) { testCase(id: $id) { dataRows } }",
+            id=created["id"],
+        )
+    )
+
+    assert read["testCase"]["dataRows"] == rows
+
+
+async def test_a_body_that_is_not_json_is_a_400(client: httpx.AsyncClient, editor: Caller) -> None:
+    response = await client.post(
+        "/graphql",
+        content=b'{"query": "{ me { id } }"',
+        headers={**editor.headers, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert "JSON" in response.text
