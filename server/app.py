@@ -54,7 +54,7 @@ class GraphQLApp(GraphQL[Context, None]):
             session_factory=services.session_factory,
             caller=principal if isinstance(principal, Principal) else None,
             dispatcher=services.dispatcher,
-            read_session_factory=services.reads,
+            read_session_factory=services.read_sessions,
             reads=request_reads(request.scope),
         )
 

@@ -77,7 +77,7 @@ class BearerAuthMiddleware:
         services: Services = scope["app"].state.services
         # The request's read session: the token is checked through it, and the request's
         # own reads (GraphQL, REST) go through it too, on the one pooled connection.
-        reads = services.reads()
+        reads = services.read_sessions()
         try:
             try:
                 principal = await _authenticate(services, reads, _bearer_secret(headers))

@@ -17,7 +17,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def _check_postgres(services: Services) -> None:
-    async with services.reads() as session:
+    async with services.read_sessions() as session:
         await session.execute(text("SELECT 1"))
 
 

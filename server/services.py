@@ -61,7 +61,7 @@ class Services:
         )
 
     @property
-    def reads(self) -> async_sessionmaker[AsyncSession]:
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]:
         """Sessions for reads (see `create_read_session_factory`)."""
         return self.read_session_factory or self.session_factory
 

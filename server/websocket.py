@@ -168,7 +168,7 @@ class GraphQLConnection:
             caller=self.principal,
             dispatcher=self.services.dispatcher,
             live=self.services.live,
-            read_session_factory=self.services.reads,
+            read_session_factory=self.services.read_sessions,
         )
 
     async def send(self, message: dict[str, Any]) -> None:

@@ -109,7 +109,7 @@ class Call(Generic[BodyT, QueryT]):
     def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A session for reads: the one the request was authenticated with."""
         reads = request_reads(self.request.scope)
-        return nullcontext(reads) if reads is not None else self.services.reads()
+        return nullcontext(reads) if reads is not None else self.services.read_sessions()
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
