@@ -64,12 +64,6 @@ Plan = LeafPlan | ObjectPlan
 PlannedField = tuple[str, Any, Plan | None]
 
 
-def leaf_plan(field: GraphQLField) -> LeafPlan | None:
-    """How to answer `field` directly when it is a plain leaf, else None."""
-    plan = field_plan(field)
-    return plan if isinstance(plan, LeafPlan) else None
-
-
 def field_plan(field: GraphQLField) -> Plan | None:
     """How to answer `field` directly, or None when it needs graphql-core's full path."""
     definition = field.extensions.get("strawberry-definition")
