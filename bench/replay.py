@@ -186,9 +186,7 @@ class Bench:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.3)  # well inside the wait
         async with transaction(self.sessions) as session:
-            await runs.stop_test_run(
-                session, principal=self.principal, run_id=run_id, dispatcher=self.dispatcher
-            )
+            await runs.stop_test_run(session, principal=self.principal, run_id=run_id)
         stopped = time.monotonic()
         while True:
             async with self.sessions() as session:

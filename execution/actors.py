@@ -7,7 +7,7 @@ import uuid
 
 import dramatiq
 
-from execution.dispatch import RUNS_QUEUE, START_RUN, STOP_RUN
+from execution.dispatch import RUNS_QUEUE, START_RUN
 from execution.engine import EXECUTE_ITEM, Engine
 
 logger = logging.getLogger(__name__)
@@ -21,23 +21,21 @@ MAX_RETRIES = 5
 
 
 def register_actors(broker: dramatiq.Broker, engine: Engine) -> None:
-    """Declare `start_run`, `stop_run` and `execute_item` on `broker`, executed by `engine`."""
+    """Declare `start_run` and `execute_item` on `broker`, executed by `engine`.
+
+    A stopped run needs no message: its executing items see the run's new status on their
+    next heartbeat and stop themselves, whichever worker runs them.
+    """
 
     async def start_run(run_id: str) -> None:
         await engine.start_run(uuid.UUID(run_id))
 
-    async def stop_run(run_id: str) -> None:
-        # Items of the run notice the new status on their next heartbeat (every 0.5 s) and
-        # stop themselves: whichever worker runs them, nothing here has to reach them.
-        logger.info("run %s stopped", run_id)
-
     async def execute_item(item_id: str, attempt: int) -> None:
         await engine.execute_item(uuid.UUID(item_id), attempt)
 
-    for name, function in ((START_RUN, start_run), (STOP_RUN, stop_run)):
-        dramatiq.actor(
-            broker=broker, actor_name=name, queue_name=RUNS_QUEUE, max_retries=MAX_RETRIES
-        )(function)
+    dramatiq.actor(
+        broker=broker, actor_name=START_RUN, queue_name=RUNS_QUEUE, max_retries=MAX_RETRIES
+    )(start_run)
     dramatiq.actor(
         broker=broker,
         actor_name=EXECUTE_ITEM,

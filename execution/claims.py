@@ -33,16 +33,6 @@ class Claim:
     attempt: int
 
 
-async def lock_running_run(session: AsyncSession, run_id: uuid.UUID) -> TestRun | None:
-    """The run, locked, if it is running; None for a run that is gone or no longer running."""
-    return await session.scalar(
-        select(TestRun)
-        .where(TestRun.id == run_id, TestRun.status == RunStatus.RUNNING)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
 async def claim_next_items(session: AsyncSession, run: TestRun, *, worker: str) -> list[Claim]:
     """Mark the next queued items running, up to the run's parallelism; the run is locked.
 

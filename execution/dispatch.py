@@ -9,7 +9,6 @@ import dramatiq
 
 RUNS_QUEUE = "runs"
 START_RUN = "start_run"
-STOP_RUN = "stop_run"
 
 
 class QueueDispatcher:
@@ -33,7 +32,3 @@ class QueueDispatcher:
     async def run_started(self, run_id: uuid.UUID) -> None:
         """Ask the workers to start executing the run's queued items."""
         await self._send(START_RUN, run_id)
-
-    async def run_stopped(self, run_id: uuid.UUID) -> None:
-        """Ask the workers to stop the run's running items."""
-        await self._send(STOP_RUN, run_id)

@@ -21,18 +21,18 @@ from execution.claims import (
     Claim,
     beat,
     claim_next_items,
-    lock_running_run,
     reap_stuck_items,
 )
 from execution.dispatch import RUNS_QUEUE
+from execution.item_replay import ItemPlan, ItemReplay, watch
 from execution.recording import Sessions
-from execution.replay import ItemPlan, ItemReplay, watch
 from execution.sandboxes.base import SandboxProvider
 from execution.scripts import LANGUAGES, Script
 from models.database import transaction
 from models.enums import ItemStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
+from resolvers.run_locks import lock_running_run
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from execution.claims import Claim, claim_next_items, lock_running_run
+from execution.claims import Claim, claim_next_items
 from models.database import transaction
 from models.enums import FINAL_ITEM_STATUSES, ItemStatus, ResultStatus
 from models.results import (
@@ -30,6 +30,7 @@ from models.runs import TestRun, TestRunItem
 from resolvers import stats
 from resolvers.events import append_run_event
 from resolvers.results import record_result_outcome
+from resolvers.run_locks import lock_running_run
 
 Sessions = async_sessionmaker[AsyncSession]
 

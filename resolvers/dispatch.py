@@ -1,4 +1,4 @@
-"""The one door from resolvers to execution: hand a started run over, tell it to stop."""
+"""The one door from resolvers to execution: hand a started run over."""
 
 from __future__ import annotations
 
@@ -11,6 +11,3 @@ class RunDispatcher(Protocol):
 
     async def run_started(self, run_id: uuid.UUID) -> None:
         """The run is `running` with its items `queued`: start executing them."""
-
-    async def run_stopped(self, run_id: uuid.UUID) -> None:
-        """The run was stopped or cancelled: running items should end within a second."""

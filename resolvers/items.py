@@ -1,7 +1,6 @@
 """The test cases of a run (its items): adding, removing, ordering, and the counts they give.
 
-Every change of a run, here and in `resolvers.runs`, first takes the run's row lock
-(`lock_test_run`), so changes of one run never interleave.
+Every change here first takes the run's row lock (`resolvers.run_locks`).
 """
 
 from __future__ import annotations
@@ -14,15 +13,15 @@ from pydantic import Field
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.enums import RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers.access import require_writer
 from resolvers.batches import batch_rows, group_rows, keyed
-from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from resolvers.errors import Conflict, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.pages import read_page
 from resolvers.run_inputs import MAX_ITEMS_PER_CALL
+from resolvers.run_locks import lock_test_run, require_pending, scoped_runs
 from resolvers.stats import roll_up_run
 from resolvers.tokens import Principal
 from resolvers.validation import Input, PageInput, parse
@@ -58,33 +57,6 @@ class TestRunItemsOrder(Input):
 
     __test__ = False
     item_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_ITEMS_PER_RUN)]
-
-
-def scoped_runs(principal: Principal) -> Select[TestRun]:
-    """Runs of the caller's project: the start of every run query."""
-    return select(TestRun).where(TestRun.project_id == principal.project_id)
-
-
-async def lock_test_run(
-    session: AsyncSession, *, principal: Principal, run_id: uuid.UUID
-) -> TestRun:
-    """The caller's project's run, locked until the transaction ends; NotFound otherwise."""
-    run = await session.scalar(
-        scoped_runs(principal)
-        .where(TestRun.id == run_id)
-        .with_for_update()
-        # Another statement of this transaction may have loaded the row before it was locked.
-        .execution_options(populate_existing=True)
-    )
-    if run is None:
-        raise NotFound.of("Test run", run_id)
-    return run
-
-
-def require_pending(run: TestRun, action: str) -> None:
-    """InvalidState naming the run's status unless the run has not started."""
-    if run.status != RunStatus.PENDING:
-        raise InvalidState.of(action, run.status)
 
 
 async def recount_test_run(session: AsyncSession, run: TestRun) -> None:

@@ -28,8 +28,9 @@ from resolvers.access import require_writer
 from resolvers.batches import batch_rows, group_rows, keyed, pick_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
-from resolvers.items import lock_test_run, read_test_run_item, scoped_runs
+from resolvers.items import read_test_run_item
 from resolvers.pages import read_page
+from resolvers.run_locks import lock_test_run, scoped_runs
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Count,

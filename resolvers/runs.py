@@ -20,13 +20,7 @@ from resolvers.access import require_writer
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
-from resolvers.items import (
-    insert_test_run_items,
-    lock_test_run,
-    recount_test_run,
-    require_pending,
-    scoped_runs,
-)
+from resolvers.items import insert_test_run_items, recount_test_run
 from resolvers.run_inputs import (
     RunExecution,
     RunSortField,
@@ -36,6 +30,7 @@ from resolvers.run_inputs import (
     TestRunFilter,
     TestRunUpdate,
 )
+from resolvers.run_locks import lock_test_run, require_pending, scoped_runs
 from resolvers.tokens import Principal
 
 # The rest of a run's configuration says how it executes: it may change only before it starts.
@@ -319,7 +314,6 @@ async def _cancel(
     *,
     principal: Principal,
     run_id: uuid.UUID,
-    dispatcher: RunDispatcher,
     action: str,
     allowed: Collection[RunStatus],
 ) -> TestRun:
@@ -362,35 +356,31 @@ async def _cancel(
         type="run.cancelled",
         payload={"status": RunStatus.CANCELLED.value, "previous_status": previous.value},
     )
-    # A pending run was never handed to execution; a queued or running one was.
-    if run.executor == Executor.SERVER and previous != RunStatus.PENDING:
-        after_commit(session, functools.partial(dispatcher.run_stopped, run.id))
+    # Executing items see the run cancelled on their next heartbeat and stop themselves.
     return run
 
 
 async def stop_test_run(
-    session: AsyncSession, *, principal: Principal, run_id: uuid.UUID, dispatcher: RunDispatcher
+    session: AsyncSession, *, principal: Principal, run_id: uuid.UUID
 ) -> TestRun:
     """End a started (queued or running) run: cancelled, its unfinished items skipped."""
     return await _cancel(
         session,
         principal=principal,
         run_id=run_id,
-        dispatcher=dispatcher,
         action="stop test run",
         allowed=(RunStatus.QUEUED, RunStatus.RUNNING),
     )
 
 
 async def cancel_test_run(
-    session: AsyncSession, *, principal: Principal, run_id: uuid.UUID, dispatcher: RunDispatcher
+    session: AsyncSession, *, principal: Principal, run_id: uuid.UUID
 ) -> TestRun:
     """Cancel a run that has not finished, started or not; its unfinished items are skipped."""
     return await _cancel(
         session,
         principal=principal,
         run_id=run_id,
-        dispatcher=dispatcher,
         action="cancel test run",
         allowed=(RunStatus.PENDING, RunStatus.QUEUED, RunStatus.RUNNING),
     )

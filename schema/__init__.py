@@ -14,12 +14,12 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from schema.common import LONG_SCALAR, Long
 from schema.context import ReleaseReads
 from schema.errors import process_errors
-from schema.execution import LeafFastExecutor
 from schema.mutation import Mutation
+from schema.plain_fields import LeafFastExecutor
 from schema.query import Query
+from schema.scalars import LONG_SCALAR, Long
 from schema.subscription import Subscription
 
 # Limits on every operation, so one request cannot ask for unbounded work.

@@ -15,7 +15,7 @@ from strawberry.extensions import SchemaExtension
 from models.database import transaction
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import Unauthenticated
-from resolvers.live import LiveRuns
+from resolvers.run_feeds import LiveRuns
 from resolvers.tokens import Principal
 from schema.loaders import BatchLoader
 

@@ -15,10 +15,11 @@ from models import runs as rows
 from resolvers import items
 from resolvers.results import load_latest_results_by_item, load_results_by_item
 from resolvers.test_cases import load_test_cases
-from schema.common import Long, from_columns, selected_names
 from schema.context import Info
+from schema.conversion import from_columns, selected_names
 from schema.enums import ItemStatus
 from schema.results import TestRunResult
+from schema.scalars import Long
 from schema.test_cases import TestCase
 
 

@@ -16,9 +16,9 @@ from resolvers import results, script_results
 from resolvers import steps as steps_
 from resolvers.validation import parse
 from schema import enums as graphql_enums
-from schema.common import JSON, Long, bulk_data, from_columns, input_data
 from schema.context import Info
-from schema.logs import (
+from schema.conversion import bulk_data, from_columns, input_data
+from schema.result_details import (
     CheckpointResult,
     CheckpointResultInput,
     ConsoleLog,
@@ -31,6 +31,7 @@ from schema.logs import (
     StepResultInput,
     TestRunResultInput,
 )
+from schema.scalars import JSON, Long
 
 
 @strawberry.type(description="One execution of a run item: one per attempt and per data row.")

@@ -13,8 +13,8 @@ from resolvers import run_inputs, runs
 from resolvers.items import load_items_by_run
 from resolvers.results import load_results_by_run
 from resolvers.validation import parse
-from schema.common import Long, input_data
 from schema.context import Info
+from schema.conversion import input_data
 from schema.enums import Executor, RunStatus
 from schema.items import ItemMutation, ItemQuery, TestRunItem
 from schema.results import TestRunResult
@@ -25,6 +25,7 @@ from schema.run_inputs import (
     TestRunSort,
     TestRunUpdateInput,
 )
+from schema.scalars import Long
 
 
 @strawberry.type(description="A batch execution of test cases: configuration, status, counts.")
@@ -280,12 +281,7 @@ class RunMutation(ItemMutation):
     async def stop_test_run(self, info: Info, id: uuid.UUID) -> TestRun:
         """Stop a run."""
         async with info.context.transaction() as session:
-            row = await runs.stop_test_run(
-                session,
-                principal=info.context.principal,
-                run_id=id,
-                dispatcher=info.context.dispatcher,
-            )
+            row = await runs.stop_test_run(session, principal=info.context.principal, run_id=id)
         return TestRun.from_model(row)
 
     @strawberry.mutation(
@@ -294,12 +290,7 @@ class RunMutation(ItemMutation):
     async def cancel_test_run(self, info: Info, id: uuid.UUID) -> TestRun:
         """Cancel a run."""
         async with info.context.transaction() as session:
-            row = await runs.cancel_test_run(
-                session,
-                principal=info.context.principal,
-                run_id=id,
-                dispatcher=info.context.dispatcher,
-            )
+            row = await runs.cancel_test_run(session, principal=info.context.principal, run_id=id)
         return TestRun.from_model(row)
 
     @strawberry.mutation(

@@ -13,9 +13,10 @@ from models import enums
 from models import schedules as rows
 from resolvers import schedule_inputs, schedules
 from resolvers.validation import PageInput, parse
-from schema.common import Long, input_data
 from schema.context import Info
+from schema.conversion import input_data
 from schema.enums import RepeatType, RepeatUnit, ScheduleExecutionStatus, ScheduleStatus
+from schema.scalars import Long
 
 WALL_CLOCK = (
     "wall-clock date and time in `timezone`, whatever offset it is written with; "

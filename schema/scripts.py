@@ -11,8 +11,8 @@ from models import enums
 from models import test_cases as rows
 from resolvers import scripts
 from resolvers.validation import parse
-from schema.common import input_data
 from schema.context import Info
+from schema.conversion import input_data
 from schema.enums import ScriptLanguage, ScriptType
 
 

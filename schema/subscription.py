@@ -9,10 +9,10 @@ import strawberry
 
 from resolvers.errors import ResolverError
 from resolvers.events import LiveEvent
-from resolvers.live import LiveRuns
-from schema.common import JSON
+from resolvers.run_feeds import LiveRuns
 from schema.context import Info
 from schema.runs import TestRun
+from schema.scalars import JSON
 
 
 class LiveUnavailable(ResolverError):

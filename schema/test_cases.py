@@ -10,8 +10,9 @@ import strawberry
 from models import test_cases as rows
 from resolvers import test_cases
 from resolvers.validation import parse
-from schema.common import JSON, from_columns, input_data
 from schema.context import Info
+from schema.conversion import from_columns, input_data
+from schema.scalars import JSON
 
 
 @strawberry.type(description="A recorded test case: the proven steps a run replays.")

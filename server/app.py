@@ -19,7 +19,6 @@ from strawberry.asgi import GraphQL
 from resolvers.tokens import Principal
 from schema import schema
 from schema.context import Context
-from schema.live import SharedResults
 from server.artifacts import artifact_routes
 from server.auth import BearerAuthMiddleware, request_reads
 from server.health import healthz, readyz
@@ -28,6 +27,7 @@ from server.rest.api import rest_routes
 from server.services import Services
 from server.settings import Settings, get_settings
 from server.websocket import graphql_websocket
+from server.websocket_operations import SharedResults
 
 
 class GraphQLApp(GraphQL[Context, None]):

@@ -101,4 +101,4 @@ async def _frames(redis: Redis, item_id: uuid.UUID) -> AsyncIterator[bytes]:
             )
     finally:
         # The viewer left (the response is cancelled): stop listening, at once.
-        await asyncio.shield(pubsub.aclose())  # type: ignore[no-untyped-call]
+        await asyncio.shield(pubsub.aclose())

@@ -13,7 +13,7 @@ from execution.events import RedisEventBus, RedisEventPublisher
 from models.database import create_engine, create_read_session_factory, create_session_factory
 from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
-from resolvers.live import LiveRuns
+from resolvers.run_feeds import LiveRuns
 from server.settings import Settings
 
 

@@ -21,8 +21,13 @@ from models.database import transaction
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import Principal, authenticate_token
 from schema.context import Context
-from schema.live import OperationFailed, OperationRequest, SharedResults, execute_operation
 from server.services import Services
+from server.websocket_operations import (
+    OperationFailed,
+    OperationRequest,
+    SharedResults,
+    execute_operation,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -172,9 +172,7 @@ async def start_test_run(call: Call[StartOptions, NoQuery]) -> Reply:
 async def stop_test_run(call: Call[NoBody, NoQuery]) -> Reply:
     """Stop a queued or running run: cancelled, its unfinished items skipped."""
     async with call.writing() as session:
-        run = await runs.stop_test_run(
-            session, principal=call.principal, run_id=call.id("run_id"), dispatcher=call.dispatcher
-        )
+        run = await runs.stop_test_run(session, principal=call.principal, run_id=call.id("run_id"))
     return TestRunBody.model_validate(run)
 
 
@@ -182,7 +180,7 @@ async def cancel_test_run(call: Call[NoBody, NoQuery]) -> Reply:
     """Cancel a run that has not ended, started or not: its unfinished items skipped."""
     async with call.writing() as session:
         run = await runs.cancel_test_run(
-            session, principal=call.principal, run_id=call.id("run_id"), dispatcher=call.dispatcher
+            session, principal=call.principal, run_id=call.id("run_id")
         )
     return TestRunBody.model_validate(run)
 

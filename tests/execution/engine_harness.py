@@ -137,9 +137,7 @@ class Team:
     async def stop(self, run_id: uuid.UUID, broker: StubBroker) -> None:
         """Stop the run as the API does."""
         async with transaction(self.sessions) as session:
-            await runs.stop_test_run(
-                session, principal=self.principal, run_id=run_id, dispatcher=QueueDispatcher(broker)
-            )
+            await runs.stop_test_run(session, principal=self.principal, run_id=run_id)
 
     async def run(self, run_id: uuid.UUID) -> TestRun:
         """The run as stored now."""

@@ -23,7 +23,7 @@ from resolvers.events import (
     publish_committed_events,
     run_channel,
 )
-from resolvers.live import LiveRuns
+from resolvers.run_feeds import LiveRuns
 from resolvers.tokens import Principal
 from server.embedded import free_port
 from tests.factories import make_project, make_run, make_user

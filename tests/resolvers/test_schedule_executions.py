@@ -291,7 +291,6 @@ async def test_following_records_the_end_of_runs_whoever_ended_them(team: Team) 
         team.session,
         principal=team.principal,
         run_id=second.test_run_id,
-        dispatcher=team.dispatcher,
     )
     [cancelled] = await follow_ended_runs(team.session)
     await end_run(team, first.test_run_id, passed=1, failed=1)

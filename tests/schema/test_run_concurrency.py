@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from execution.dispatch import RUNS_QUEUE, START_RUN, STOP_RUN, QueueDispatcher
+from execution.dispatch import RUNS_QUEUE, START_RUN, QueueDispatcher
 from models.database import transaction
 from models.enums import Role
 from models.runs import TestRun
@@ -57,10 +57,6 @@ class CommitWitness:
     async def run_started(self, run_id: uuid.UUID) -> None:
         await self._witness("run_started", run_id)
         await self.dispatcher.run_started(run_id)
-
-    async def run_stopped(self, run_id: uuid.UUID) -> None:
-        await self._witness("run_stopped", run_id)
-        await self.dispatcher.run_stopped(run_id)
 
 
 @pytest.fixture
@@ -149,8 +145,8 @@ async def test_workers_hear_of_a_run_only_once_its_change_is_committed(
     data(await gql(committing_client, committed_editor, START, id=run["id"]))
     data(await gql(committing_client, committed_editor, STOP, id=run["id"]))
 
-    assert witness.seen == [("run_started", "running"), ("run_stopped", "cancelled")]
-    assert sent(stub_broker) == [(START_RUN, [run["id"]]), (STOP_RUN, [run["id"]])]
+    assert witness.seen == [("run_started", "running")]
+    assert sent(stub_broker) == [(START_RUN, [run["id"]])]
 
 
 async def test_racing_start_and_cancel_end_cancelled_without_internal_errors(

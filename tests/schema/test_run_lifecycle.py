@@ -12,7 +12,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from execution.dispatch import RUNS_QUEUE, START_RUN, STOP_RUN
+from execution.dispatch import RUNS_QUEUE, START_RUN
 from models.runs import TestRunItem
 from tests.fixtures.http import Caller
 from tests.graphql import data, error, gql
@@ -129,7 +129,7 @@ async def test_stop_cancels_a_running_run_and_skips_its_unfinished_items(
     ]
     counts = ("totalTests", "passedTests", "failedTests", "skippedTests", "noRunTests", "passRate")
     assert [stopped[key] for key in counts] == [4, 1, 1, 2, 0, 25.0]
-    assert sent(stub_broker) == [(START_RUN, [run["id"]]), (STOP_RUN, [run["id"]])]
+    assert sent(stub_broker) == [(START_RUN, [run["id"]])]
     assert await event_types(session, run["id"]) == ["run.created", "run.started", "run.cancelled"]
     ended = await session.scalars(
         select(TestRunItem.completed_at)
@@ -184,7 +184,7 @@ async def test_cancel_tells_workers_only_about_server_runs_and_never_reopens_a_f
         cancelled = data(await gql(client, editor, CANCEL, id=run["id"]))["cancelTestRun"]
         assert cancelled["status"] == "CANCELLED"
 
-    assert sent(stub_broker) == [(START_RUN, [server_run["id"]]), (STOP_RUN, [server_run["id"]])]
+    assert sent(stub_broker) == [(START_RUN, [server_run["id"]])]
     await set_run(session, client_run["id"], status="completed")
     assert error(await gql(client, editor, CANCEL, id=client_run["id"])) == {
         "message": "Cannot cancel test run: status is 'completed'",

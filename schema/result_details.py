@@ -20,7 +20,8 @@ from models.enums import (
     ScriptType,
 )
 from schema import enums as graphql_enums
-from schema.common import JSON, Long, bulk_input, from_columns
+from schema.conversion import bulk_input, from_columns
+from schema.scalars import JSON, Long
 
 
 @strawberry.type(description="How one step of a result went.")

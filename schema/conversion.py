@@ -1,4 +1,4 @@
-"""Pieces every GraphQL module uses: input conversion and the JSON scalar."""
+"""Between GraphQL values and plain data: inputs to dicts, ORM rows to GraphQL types."""
 
 from __future__ import annotations
 
@@ -6,34 +6,12 @@ import dataclasses
 import functools
 import operator
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, NewType, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import strawberry
-from strawberry.scalars import JSON
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
 from strawberry.types.nodes import SelectedField
-
-__all__ = [
-    "JSON",
-    "LONG_SCALAR",
-    "Long",
-    "bulk_data",
-    "bulk_input",
-    "from_columns",
-    "input_data",
-    "selected_names",
-]
-
-# GraphQL's Int is 32-bit: a duration over 24.8 days in ms would not fit. BIGINT columns
-# (durations, byte sizes) use this instead; it is a JSON number like Int.
-Long = NewType("Long", int)
-LONG_SCALAR = strawberry.scalar(
-    name="Long",
-    description="A 64-bit integer, such as a duration in milliseconds or a size in bytes.",
-    serialize=int,
-    parse_value=int,
-)
 
 
 def input_data(value: object) -> dict[str, Any]:

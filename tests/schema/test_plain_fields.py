@@ -12,7 +12,7 @@ import strawberry
 from graphql import GraphQLID
 from strawberry.permission import BasePermission
 
-from schema.execution import (
+from schema.plain_fields import (
     LeafFastExecutor,
     LeafPlan,
     ObjectPlan,
