@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from execution.claims import (
     reap_stuck_items,
 )
 from execution.dispatch import RUNS_QUEUE
-from execution.item_replay import ItemPlan, ItemReplay, watch
+from execution.item_plan import ItemPlan
+from execution.item_replay import ItemReplay
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
 from execution.scripts import LANGUAGES, Script
@@ -254,3 +256,20 @@ def _scripts(found: dict[uuid.UUID, TestScript], ids: list[uuid.UUID] | None) ->
         for script in (found.get(uuid.UUID(str(id_))) for id_ in ids or [])
         if script is not None and script.language in LANGUAGES
     ]
+
+
+async def watch(
+    beat: Callable[[], Awaitable[str | None]], stop: asyncio.Event, *, every_s: float = 0.5
+) -> None:
+    """Heartbeat the item and set `stop` once its run is no longer running (or it was reaped)."""
+    while not stop.is_set():
+        try:
+            status = await beat()
+        except Exception as error:  # the database blinked: try again on the next beat
+            logger.warning("heartbeat failed: %s", error)
+        else:
+            if status != "running":
+                stop.set()
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)

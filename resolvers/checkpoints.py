@@ -31,7 +31,6 @@ from resolvers.validation import (
     Percentage,
     Recorded,
     RecordedName,
-    Text,
 )
 
 _ADDED_ORDER = (CheckpointResult.created_at, CheckpointResult.id)
@@ -55,7 +54,7 @@ class CheckpointResultInput(Input):
     actual_screenshot_path: Recorded | None = None
     diff_screenshot_path: Recorded | None = None
     diff_percentage: Percentage | None = None
-    error_message: Text | None = None
+    error_message: Recorded | None = None
 
 
 class CheckpointResultBatch(Input):

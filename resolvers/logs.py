@@ -22,7 +22,7 @@ from resolvers.fitting import fit_columns
 from resolvers.results import JsonObject, Milliseconds, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_columns, insert_batch
 from resolvers.tokens import Principal
-from resolvers.validation import Count, Input, PageInput, Recorded, RecordedName, Text, Timestamp
+from resolvers.validation import Count, Input, PageInput, Recorded, RecordedName, Timestamp
 
 StatusCode = Annotated[int, Field(ge=0, le=999)]
 _CONSOLE_ORDER = (ConsoleLog.timestamp, ConsoleLog.created_at, ConsoleLog.id)
@@ -33,11 +33,11 @@ class ConsoleLogInput(Input):
     """One console message; `step_index` is the step it happened during."""
 
     log_level: LogLevel
-    message: Text
+    message: Recorded
     source: Recorded | None = None
     line_number: Count | None = None
     column_number: Count | None = None
-    stack_trace: Text | None = None
+    stack_trace: Recorded | None = None
     step_index: Count | None = None
     timestamp: Timestamp
 
@@ -51,15 +51,15 @@ class NetworkLogInput(Input):
     status_text: Recorded | None = None
     request_headers: JsonObject | None = None
     response_headers: JsonObject | None = None
-    request_body_preview: Text | None = None
-    response_body_preview: Text | None = None
+    request_body_preview: Recorded | None = None
+    response_body_preview: Recorded | None = None
     content_type: Recorded | None = None
     content_length: Count | None = None
     resource_type: Recorded | None = None
     timestamp: Timestamp
     duration_ms: Milliseconds | None = None
     ttfb_ms: Milliseconds | None = None
-    error_message: Text | None = None
+    error_message: Recorded | None = None
     step_index: Count | None = None
 
 

@@ -39,7 +39,6 @@ from resolvers.validation import (
     PageInput,
     Percentage,
     Recorded,
-    Text,
     Timestamp,
 )
 
@@ -102,7 +101,7 @@ class ResultSubmission(Input):
     data_row_index: Count | None = None
     data_row_values: JsonObject | None = None
     retry_attempt: Count = 0
-    error_message: Text | None = None
+    error_message: Recorded | None = None
     error_step_number: Position | None = None
     error_screenshot_path: Recorded | None = None
     initial_url: Recorded | None = None

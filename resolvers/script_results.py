@@ -23,7 +23,7 @@ from resolvers.errors import NotFound
 from resolvers.fitting import fit_row
 from resolvers.results import Milliseconds, Position, lock_result, read_result_rows
 from resolvers.tokens import Principal
-from resolvers.validation import Input, PageInput, RecordedName, Text, Timestamp
+from resolvers.validation import Input, PageInput, Recorded, RecordedName, Timestamp
 
 _ADDED_ORDER = (ScriptResult.created_at, ScriptResult.id)
 ExitCode = Annotated[int, Field(ge=-2_147_483_648, le=2_147_483_647)]
@@ -45,9 +45,9 @@ class ScriptResultInput(Input):
     status: ResultStatus
     exit_code: ExitCode | None = None
     duration_ms: Milliseconds = 0
-    stdout: Text | None = None
-    stderr: Text | None = None
-    error_message: Text | None = None
+    stdout: Recorded | None = None
+    stderr: Recorded | None = None
+    error_message: Recorded | None = None
     is_critical: bool = False
     attached_to_step: Position | None = None
     executed_at: Timestamp | None = None

@@ -30,7 +30,7 @@ from resolvers.results import (
     read_test_run_result,
 )
 from resolvers.tokens import Principal
-from resolvers.validation import Input, PageInput, Recorded, RecordedName, Text, Timestamp
+from resolvers.validation import Input, PageInput, Recorded, RecordedName, Timestamp
 
 MAX_BATCH = 5_000
 
@@ -40,19 +40,19 @@ class StepResultInput(Input):
 
     step_number: Position
     action: RecordedName
-    description: Text | None = None
+    description: Recorded | None = None
     status: StepStatus
     started_at: Timestamp | None = None
     completed_at: Timestamp | None = None
     duration_ms: Milliseconds | None = None
     selector: Recorded | None = None
-    element_html: Text | None = None
-    input_value: Text | None = None
+    element_html: Recorded | None = None
+    input_value: Recorded | None = None
     screenshot_path: Recorded | None = None
     screenshot_url: Recorded | None = None
-    error_message: Text | None = None
-    error_stack_trace: Text | None = None
-    playwright_code: Text | None = None
+    error_message: Recorded | None = None
+    error_stack_trace: Recorded | None = None
+    playwright_code: Recorded | None = None
     window_id: Recorded | None = None
     window_title: Recorded | None = None
 
