@@ -156,6 +156,7 @@ class Engine:
             record_video=run.record_video,
             keep_trace_on_failure=run.keep_trace_on_failure,
             step_delay_ms=run.step_delay_ms,
+            script_env={"TESTRUN_RUN_ID": str(run.id), "TESTRUN_ITEM_ID": str(claim.item_id)},
         )
 
 

@@ -18,7 +18,7 @@ from execution import recording
 from execution.claims import Claim
 from execution.recording import ResultEnd, ResultStart, ResultTally, Sessions
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
-from execution.scripts import Script, run_script
+from execution.scripts import Script, run_script, script_error
 from execution.steps import execute_step
 from execution.steps.base import StepContext, StepOutcome
 from models.enums import ResultStatus
@@ -74,6 +74,8 @@ class ItemPlan:
     record_video: bool = False
     keep_trace_on_failure: bool = False
     step_delay_ms: int = 0
+    # The environment of python and shell scripts: the project's script variables and context.
+    script_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass  # no slots: Playwright keeps its handler wrappers on the bound methods' owner
@@ -469,13 +471,9 @@ class ItemReplay:
         """Run scripts in order; the message of a critical one that failed (which aborts)."""
         for script in scripts:
             executed_at = datetime.now(UTC)
-            outcome = await run_script(sandbox, page, script)
+            outcome = await run_script(sandbox, page, script, env=self.plan.script_env)
             passed = outcome.exit_code == 0
-            error = None
-            if outcome.timed_out:
-                error = f"Timed out after {script.timeout_seconds} s"
-            elif not passed:
-                error = f"Exited with code {outcome.exit_code}"
+            error = script_error(script, outcome)
             tally.count_script(script.script_type, passed=passed)
             await recording.record_script(
                 self.sessions,
