@@ -128,7 +128,11 @@ class Engine:
             if row is None:
                 return None
             _, run, case = row
-            wanted = [*(case.pre_script_ids or []), *(case.post_script_ids or [])]
+            wanted = [
+                *(case.pre_script_ids or []),
+                *(case.post_script_ids or []),
+                *(case.on_demand_script_ids or []),
+            ]
             scripts = {
                 script.id: script
                 for script in await session.scalars(
@@ -149,6 +153,7 @@ class Engine:
             data_rows=[row for row in (case.data_rows or []) if isinstance(row, dict)],
             pre_scripts=_scripts(scripts, case.pre_script_ids),
             post_scripts=_scripts(scripts, case.post_script_ids),
+            on_demand_scripts=_by_step(_scripts(scripts, case.on_demand_script_ids)),
             max_attempt=run.retry_count if run.retry_on_failure else 0,
             viewport=viewport,
             step_timeout_ms=self.step_timeout_ms,
@@ -221,7 +226,17 @@ def _scripts(found: dict[uuid.UUID, TestScript], ids: list[uuid.UUID] | None) ->
             code=script.code,
             is_critical=script.is_critical,
             timeout_seconds=script.timeout_seconds,
+            attached_to_step=script.attached_to_step,
         )
         for script in (found.get(uuid.UUID(str(id_))) for id_ in ids or [])
         if script is not None and script.language in LANGUAGES
     ]
+
+
+def _by_step(scripts: list[Script]) -> dict[int, list[Script]]:
+    """On-demand scripts by the step they follow, in the test case's order."""
+    found: dict[int, list[Script]] = {}
+    for script in scripts:
+        if script.script_type == "on_demand" and script.attached_to_step is not None:
+            found.setdefault(script.attached_to_step, []).append(script)
+    return found

@@ -74,6 +74,8 @@ class ItemPlan:
     record_video: bool = False
     keep_trace_on_failure: bool = False
     step_delay_ms: int = 0
+    # On-demand scripts by the step number they run right after.
+    on_demand_scripts: dict[int, list[Script]] = field(default_factory=dict)
     # The environment of python and shell scripts: the project's script variables and context.
     script_env: dict[str, str] = field(default_factory=dict)
 
@@ -277,7 +279,9 @@ class ItemReplay:
         if aborted is not None:
             failure = Failure(0, aborted)
         else:
-            failure, played = await self._steps(page, result_id, row or {}, folder, tally, capture)
+            failure, played = await self._steps(
+                sandbox, page, result_id, row or {}, folder, tally, capture
+            )
         remaining = self._skipped(played)
         tally.skipped_steps += len(remaining)
         await recording.record_skipped_steps(self.sessions, result_id, remaining)
@@ -312,6 +316,7 @@ class ItemReplay:
 
     async def _steps(
         self,
+        sandbox: Sandbox,
         page: Page,
         result_id: uuid.UUID,
         row: Mapping[str, Any],
@@ -346,6 +351,10 @@ class ItemReplay:
                 return Failure(
                     step["step_number"], outcome.error or "Step failed", screenshot
                 ), played
+            attached = self.plan.on_demand_scripts.get(step["step_number"], [])
+            aborted = await self._scripts(sandbox, page, result_id, attached, tally)
+            if aborted is not None:
+                return Failure(step["step_number"], aborted), played
         return None, played
 
     async def _start_trace(self, sandbox: Sandbox) -> bool:
@@ -468,7 +477,10 @@ class ItemReplay:
         scripts: Sequence[Script],
         tally: ResultTally,
     ) -> str | None:
-        """Run scripts in order; the message of a critical one that failed (which aborts)."""
+        """Run scripts in order; the message of a critical pre- or on-demand script that failed.
+
+        Such a failure ends the scripts of `scripts` (and the result: see the callers).
+        """
         for script in scripts:
             executed_at = datetime.now(UTC)
             outcome = await run_script(sandbox, page, script, env=self.plan.script_env)
@@ -495,6 +507,11 @@ class ItemReplay:
             )
             if not passed and script.is_critical and script.script_type == "pre_execution":
                 return f"Critical pre-script '{script.name}' failed: {error}"
+            if not passed and script.is_critical and script.script_type == "on_demand":
+                after = script.attached_to_step
+                return (
+                    f"Critical on-demand script '{script.name}' after step {after} failed: {error}"
+                )
         return None
 
 

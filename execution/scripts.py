@@ -28,7 +28,7 @@ _ERROR_LEVELS = frozenset({"error", "warning", "assert"})
 
 @dataclass(frozen=True, slots=True)
 class Script:
-    """A pre- or post-execution script of the test case."""
+    """A pre-execution, post-execution or on-demand script of the test case."""
 
     id: uuid.UUID
     name: str
@@ -37,6 +37,7 @@ class Script:
     code: str
     is_critical: bool
     timeout_seconds: int
+    attached_to_step: int | None = None  # on_demand scripts: run right after this step
 
 
 async def run_script(
