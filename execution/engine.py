@@ -33,6 +33,7 @@ from models.enums import ItemStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
 from resolvers.run_locks import lock_running_run
+from resolvers.script_variables import script_environment
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class Engine:
                     )
                 )
             }
+            variables = await script_environment(session, run.project_id) if scripts else {}
         steps = sorted(_steps(case.proven_steps), key=lambda step: step["step_number"])
         viewport = None
         if run.viewport_width and run.viewport_height:
@@ -161,7 +163,11 @@ class Engine:
             record_video=run.record_video,
             keep_trace_on_failure=run.keep_trace_on_failure,
             step_delay_ms=run.step_delay_ms,
-            script_env={"TESTRUN_RUN_ID": str(run.id), "TESTRUN_ITEM_ID": str(claim.item_id)},
+            script_env={
+                **variables,
+                "TESTRUN_RUN_ID": str(run.id),
+                "TESTRUN_ITEM_ID": str(claim.item_id),
+            },
         )
 
 
