@@ -76,8 +76,11 @@ def bubblewrap_argv(isolation: ScriptIsolation, workdir: Path, command: str) -> 
     argv += ["--symlink", "usr/sbin", "/sbin"]
     for path in _ETC:
         argv += ["--ro-bind-try", path, path]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    argv += ["--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
+    # Only the home, /tmp and /dev/shm are writable; the last two are memory, so bounded.
+    scratch = str(isolation.max_file_mb * 1024 * 1024)
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", scratch, "--tmpfs", "/dev/shm"]
+    argv += ["--remount-ro", "/dev", "--size", scratch, "--tmpfs", "/tmp"]
+    argv += ["--bind", str(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME, "--remount-ro", "/"]
     limits = ":".join(
         [
             str(isolation.memory_mb * 1024 * 1024),
@@ -125,7 +128,7 @@ async def run_process(
     )
     assert process.stdout is not None and process.stderr is not None
     # Shielded: a timeout kills the process but keeps what it printed until then.
-    ended = asyncio.gather(process.stdout.read(), process.stderr.read(), process.wait())
+    ended = asyncio.gather(_tail(process.stdout), _tail(process.stderr), process.wait())
     timed_out = False
     try:
         await asyncio.wait_for(asyncio.shield(ended), timeout_s)
@@ -141,6 +144,17 @@ async def run_process(
         duration_ms=round((time.monotonic() - started) * 1000),
         timed_out=timed_out,
     )
+
+
+async def _tail(stream: asyncio.StreamReader) -> bytes:
+    """All of `stream` is read, only its end is kept: a script printing forever costs no memory."""
+    keep = 4 * OUTPUT_LIMIT  # bytes enough for OUTPUT_LIMIT characters of UTF-8
+    kept = bytearray()
+    while chunk := await stream.read(65_536):
+        kept += chunk
+        if len(kept) > 2 * keep:
+            del kept[:-keep]
+    return bytes(kept[-keep:])
 
 
 class IsolationCheck:

@@ -13,6 +13,7 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from execution.engine import Engine
+from execution.sandboxes.base import OUTPUT_LIMIT
 from execution.sandboxes.chromium import find_chromium
 from execution.sandboxes.script_isolation import ScriptIsolation
 from models.results import ScriptResult, TestRunResult
@@ -166,6 +167,13 @@ async def test_a_script_is_held_to_its_limits_and_leaves_no_process(
             "fork bomb": ("shell", "for i in $(seq 200); do sleep 1033 & done; echo done", 20),
             "memory": ("python", "data = bytearray(1024 * 1024 * 1024)\nprint('allocated')", 20),
             "big file": ("shell", "head -c 100000000 /dev/zero > big; ls -l big", 20),
+            "fill memory": (
+                "shell",
+                "for n in 1 2; do head -c 60000000 /dev/zero > /tmp/$n; done; touch /outside",
+                20,
+            ),
+            # 10**8 bytes of "flood\n" end in "floo" (10**8 % 6 == 4)
+            "flood": ("shell", "yes flood | head -c 100000000; echo; echo end", 60),
         },
     )
 
@@ -180,6 +188,11 @@ async def test_a_script_is_held_to_its_limits_and_leaves_no_process(
     big = results["big file"]
     assert "File too large" in big.stderr
     assert f" {64 * 1024 * 1024} " in big.stdout  # cut at the 64 MiB limit
+    fill = results["fill memory"].stderr
+    assert "No space left on device" in fill and "Read-only file system" in fill
+    flood = results["flood"]
+    assert flood.status == "passed"
+    assert len(flood.stdout) == OUTPUT_LIMIT and flood.stdout.endswith("flood\nfloo\nend\n")
     for marker in ("1031", "1032", "1033"):
         assert leftover_processes(marker) == [], marker
 
