@@ -23,6 +23,7 @@ from execution.sandboxes.script_isolation import (
     prepare_workdir,
     run_process,
     script_environment,
+    write_into,
 )
 
 if TYPE_CHECKING:
@@ -78,12 +79,10 @@ class LocalSandbox:
         says why and how to fix it (see `execution.sandboxes.script_isolation`).
         """
         for name, text in (files or {}).items():
-            path = self._workdir / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        environment = script_environment(env)
+            write_into(self._workdir, name, text)
         if self._isolation.mode == "none":
             argv = ["/bin/sh", "-c", command]
+            environment = script_environment(env, home=str(self._workdir))
         else:
             problem = await self._check.problem()
             if problem is not None:
@@ -92,6 +91,7 @@ class LocalSandbox:
                 )
             prepare_workdir(self._workdir)
             argv = bubblewrap_argv(self._isolation, self._workdir, command)
+            environment = script_environment(env)
         return await run_process(argv, cwd=self._workdir, env=environment, timeout_s=timeout_s)
 
     async def close(self) -> None:

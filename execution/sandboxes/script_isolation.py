@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Literal
 
 from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult
-from execution.sandboxes.script_launcher import SETUP_FAILED
 
 # The uid scripts run as when the worker is root (`nobody`): never the worker's own.
 SCRIPT_UID = 65534
@@ -99,9 +98,32 @@ def _launcher_source() -> str:
     return _LAUNCHER.read_text()
 
 
-def script_environment(env: dict[str, str] | None) -> dict[str, str]:
+def script_environment(env: dict[str, str] | None, home: str = SANDBOX_HOME) -> dict[str, str]:
     """All a script sees of environment variables: `env` and a neutral PATH, HOME and locale."""
-    return {"PATH": _PATH, "HOME": SANDBOX_HOME, "LANG": "C.UTF-8", **(env or {})}
+    return {"PATH": _PATH, "HOME": home, "LANG": "C.UTF-8", **(env or {})}
+
+
+def write_into(workdir: Path, name: str, text: str) -> None:
+    """Write `text` to `workdir/name` without following links an earlier script left there.
+
+    The worker writes each script's file into a directory the scripts before wrote into;
+    a link named like the file (or a folder on its way) would have the worker overwrite
+    whatever the link points to on the host.
+    """
+    path = workdir
+    for part in Path(name).parts[:-1]:
+        path = path / part
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink()
+        path.mkdir(exist_ok=True)
+    path = path / Path(name).name
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
 
 
 def prepare_workdir(workdir: Path) -> None:
@@ -195,6 +217,3 @@ class IsolationCheck:
             return None
         reason = (result.stderr.strip().splitlines() or [f"exit code {result.exit_code}"])[-1]
         return f"Scripts cannot be isolated: {reason}. {HOW_TO_ISOLATE}"
-
-
-__all__ = ["SETUP_FAILED", "IsolationCheck", "ScriptIsolation"]

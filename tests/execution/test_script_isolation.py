@@ -269,3 +269,36 @@ async def test_an_operator_may_run_scripts_unisolated(
     assert where.status == "passed"
     assert "pyproject.toml" in where.stdout  # the risk taken: the worker's files are in reach
     assert CANARY not in where.stdout  # its environment is still not passed on
+
+
+async def test_a_link_left_for_the_next_script_writes_nothing_on_the_host(
+    isolated_engine: Engine, team: Team, site: str, stub_broker: StubBroker, tmp_path: Path
+) -> None:
+    victim = tmp_path / "worker-file.txt"
+    victim.write_text(CANARY)
+    trap = await team.script(
+        name="Trap",
+        script_type="pre_execution",
+        language="shell",
+        code=f"ln -sf {victim} script.sh; ln -sf {victim} script.py; ls -l",
+    )
+    after = await team.script(
+        name="After", script_type="post_execution", language="shell", code="echo written"
+    )
+    run_id = await team.run_of(
+        [
+            {
+                "proven_steps": login_steps(site),
+                "pre_script_ids": [trap.id],
+                "post_script_ids": [after.id],
+            }
+        ]
+    )
+
+    await team.start(run_id, stub_broker)
+    await team.wait_final(run_id)
+
+    scripts = {s.script_name: s for s in await rows(team, ScriptResult)}
+    assert f"script.py -> {victim}" in scripts["Trap"].stdout  # the trap was laid
+    assert (scripts["After"].status, scripts["After"].stdout) == ("passed", "written\n")
+    assert victim.read_text() == CANARY
