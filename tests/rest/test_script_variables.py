@@ -12,11 +12,6 @@ VARIABLES = "/api/v1/script-variables"
 SECRET = "s3cr3t-value-of-the-system-under-test"
 
 
-@pytest.fixture
-async def admin(make_caller: MakeCaller) -> Caller:
-    return await make_caller(role=Role.ADMIN)
-
-
 async def test_an_admin_puts_lists_and_deletes_and_no_answer_holds_the_value(
     client: httpx.AsyncClient, admin: Caller
 ) -> None:

@@ -23,11 +23,6 @@ query ($limit: Int! = 20, $offset: Int! = 0) {
 SECRET = "s3cr3t-value-of-the-system-under-test"
 
 
-@pytest.fixture
-async def admin(make_caller: MakeCaller) -> Caller:
-    return await make_caller(role=Role.ADMIN)
-
-
 async def test_an_admin_sets_replaces_lists_and_deletes_without_seeing_values(
     client: httpx.AsyncClient, admin: Caller
 ) -> None:
