@@ -29,7 +29,7 @@ from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
 from execution.scripts import LANGUAGES, Script
 from models.database import transaction
-from models.enums import ItemStatus, RunStatus
+from models.enums import ItemStatus, ResultStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
 from resolvers.run_locks import lock_running_run
@@ -77,6 +77,9 @@ class Engine:
         if plan is None:
             logger.info("item %s attempt %d is not running; message dropped", item_id, attempt)
             return
+        if await recording.open_results(self.sessions, item_id):
+            await self._end_interrupted(plan)
+            return
         if not plan.steps:
             await enqueue_items(
                 self.broker,
@@ -105,6 +108,33 @@ class Engine:
         finally:
             stop.set()
             await watcher
+        await enqueue_items(self.broker, claims)
+
+    async def _end_interrupted(self, plan: ItemPlan) -> None:
+        """Fail an execution that an earlier delivery of its message began: never replay it.
+
+        The earlier delivery stopped with a result open (its worker could not record the end,
+        or the message came twice): replaying would record the steps twice.
+        """
+        message = "The execution was interrupted before it could record its end; not replayed"
+        logger.warning("item %s: %s", plan.claim.item_id, message)
+        claims: list[Claim] = []
+        final = False
+        for result_id in await recording.open_results(self.sessions, plan.claim.item_id):
+            end = recording.ResultEnd(status=ResultStatus.FAILED, error_message=message)
+            final, next_claims = await recording.close_result(
+                self.sessions, plan.claim, plan.run_id, result_id, end, worker=self.worker
+            )
+            claims += next_claims
+        if not final:
+            claims += await recording.finish_without_result(
+                self.sessions,
+                plan.claim,
+                plan.run_id,
+                status=ItemStatus.FAILED,
+                error=message,
+                worker=self.worker,
+            )
         await enqueue_items(self.broker, claims)
 
     async def _beat(self, claim: Claim) -> str | None:

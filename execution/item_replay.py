@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -16,12 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from execution import recording
 from execution.claims import Claim
-from execution.recording import ResultEnd, ResultStart, ResultTally, Sessions
+from execution.recording import RecordingFailed, ResultEnd, ResultStart, Sessions, persist
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
 from execution.scripts import Script, run_script, script_error
 from execution.steps import execute_step
 from execution.steps.base import StepContext, StepOutcome
 from models.enums import ResultStatus
+from resolvers.checkpoints import CheckpointResultInput
+from resolvers.logs import ConsoleLogInput, NetworkLogInput
+from resolvers.script_results import ScriptResultInput
+from resolvers.steps import StepResultInput
 
 if TYPE_CHECKING:
     from playwright.async_api import ConsoleMessage, Page, Request
@@ -111,7 +116,7 @@ class Capture:
         self.console.append(
             {
                 "log_level": level,
-                "message": message.text[:10_000],
+                "message": message.text,
                 "source": location.get("url") or None,
                 "line_number": location.get("lineNumber"),
                 "column_number": location.get("columnNumber"),
@@ -130,7 +135,7 @@ class Capture:
             response = await request.response()
         self.network.append(
             {
-                "url": request.url[:10_000],
+                "url": request.url,
                 "method": request.method,
                 "status_code": response.status if response else None,
                 "status_text": (response.status_text or None) if response else None,
@@ -142,11 +147,14 @@ class Capture:
             }
         )
 
-    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def take(self) -> tuple[list[ConsoleLogInput], list[NetworkLogInput]]:
         """The captured rows since the last call."""
         console, network = self.console, self.network
         self.console, self.network = [], []
-        return console, network
+        return (
+            [ConsoleLogInput.model_validate(row) for row in console],
+            [NetworkLogInput.model_validate(row) for row in network],
+        )
 
 
 class ItemReplay:
@@ -218,56 +226,64 @@ class ItemReplay:
         final = False
         for number, row in enumerate(rows, start=1):
             result_id = await self._open(attempt, number if row is not None else None, row)
-            await recording.record_skipped_steps(self.sessions, result_id, self._skipped(0))
+            await self._record_skipped(result_id, 0)
             final = await self._close(
-                result_id,
-                ResultEnd(
-                    status=ResultStatus.FAILED,
-                    tally=ResultTally(len(self.plan.steps), skipped_steps=len(self.plan.steps)),
-                    error_message=message,
-                ),
+                result_id, ResultEnd(status=ResultStatus.FAILED, error_message=message)
             )
         return final
 
     async def _open(
         self, attempt: int, iteration: int | None, row: dict[str, Any] | None
     ) -> uuid.UUID:
-        return await recording.open_result(
-            self.sessions,
-            ResultStart(
-                run_id=self.plan.run_id,
-                item_id=self.plan.claim.item_id,
-                test_case_id=self.plan.test_case_id,
-                retry_attempt=attempt,
-                total_steps=len(self.plan.steps),
-                iteration_number=iteration,
-                data_row_values=row,
-            ),
+        start = ResultStart(
+            run_id=self.plan.run_id,
+            item_id=self.plan.claim.item_id,
+            test_case_id=self.plan.test_case_id,
+            retry_attempt=attempt,
+            total_steps=len(self.plan.steps),
+            iteration_number=iteration,
+            data_row_values=row,
         )
+        return await persist(lambda: recording.open_result(self.sessions, start), "the result")
 
     async def _close(self, result_id: uuid.UUID, end: ResultEnd) -> bool:
-        final, claims = await recording.close_result(
-            self.sessions, self.plan.claim, self.plan.run_id, result_id, end, worker=self.worker
+        final, claims = await persist(
+            lambda: recording.close_result(
+                self.sessions, self.plan.claim, self.plan.run_id, result_id, end, worker=self.worker
+            ),
+            "the end of the result",
         )
         self.next_claims.extend(claims)
         return final
 
-    def _skipped(self, start: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "step_number": step["step_number"],
-                "action": str(step["arguments"].get("action", ""))[:100],
-                "description": "Not played: an earlier step failed or the run stopped",
-                "duration_ms": 0,
-            }
+    async def _record_skipped(self, result_id: uuid.UUID, start: int) -> str | None:
+        """Store the steps from position `start` on as skipped; why that failed, if it did."""
+        steps = [
+            StepResultInput(
+                step_number=step["step_number"],
+                action=_action(step["arguments"]),
+                description="Not played: an earlier step failed or the run stopped",
+                status="skipped",
+                duration_ms=0,
+            )
             for step in self.plan.steps[start:]
         ]
+        try:
+            await persist(
+                lambda: recording.record_skipped_steps(
+                    self.sessions, result_id, steps, planned_steps=len(self.plan.steps)
+                ),
+                "the steps not played",
+            )
+        except RecordingFailed as failed:
+            logger.error("%s", failed)
+            return str(failed)
+        return None
 
     async def _result(
         self, sandbox: Sandbox, attempt: int, iteration: int | None, row: dict[str, Any] | None
     ) -> bool:
         result_id = await self._open(attempt, iteration, row)
-        tally = ResultTally(len(self.plan.steps))
         folder = self._folder() / str(result_id)
         page = await sandbox.context.new_page()
         capture = Capture()
@@ -275,17 +291,23 @@ class ItemReplay:
         tracing = await self._start_trace(sandbox)
         failure: Failure | None = None
         played = 0
-        aborted = await self._scripts(sandbox, page, result_id, self.plan.pre_scripts, tally)
-        if aborted is not None:
-            failure = Failure(0, aborted)
-        else:
-            failure, played = await self._steps(
-                sandbox, page, result_id, row or {}, folder, tally, capture
-            )
-        remaining = self._skipped(played)
-        tally.skipped_steps += len(remaining)
-        await recording.record_skipped_steps(self.sessions, result_id, remaining)
-        await self._scripts(sandbox, page, result_id, self.plan.post_scripts, tally)
+        try:
+            aborted = await self._scripts(sandbox, page, result_id, self.plan.pre_scripts)
+            if aborted is not None:
+                failure = Failure(0, aborted)
+            else:
+                failure, played = await self._steps(
+                    sandbox, page, result_id, row or {}, folder, capture
+                )
+        except RecordingFailed as failed:  # a script's result could not be stored
+            aborted, failure = None, Failure(played or 0, str(failed))
+        unrecorded = await self._record_skipped(result_id, played)
+        if unrecorded is not None and failure is None:
+            failure = Failure(played + 1, unrecorded)
+        try:
+            await self._scripts(sandbox, page, result_id, self.plan.post_scripts)
+        except RecordingFailed as failed:
+            failure = failure or Failure(0, str(failed))
         final_url = page.url if not page.is_closed() else None
         trace = (
             await self._stop_trace(sandbox, folder, keep=failure is not None) if tracing else None
@@ -302,7 +324,6 @@ class ItemReplay:
             result_id,
             ResultEnd(
                 status=status,
-                tally=tally,
                 error_message=failure.message if failure else ("Stopped" if stopped else None),
                 # 0 marks a pre-script abort: no step failed
                 error_step_number=(failure.step_number or None) if failure else None,
@@ -321,10 +342,13 @@ class ItemReplay:
         result_id: uuid.UUID,
         row: Mapping[str, Any],
         folder: Path,
-        tally: ResultTally,
         capture: Capture,
     ) -> tuple[Failure | None, int]:
-        """Play the steps in order until one fails or the run stops: the failure, steps played."""
+        """Play the steps in order until one fails or the run stops: the failure, steps stored.
+
+        A step whose row cannot be stored ends the replay there as a failure of that step;
+        it is never played again.
+        """
         played = 0
         for position, step in enumerate(self.plan.steps):
             if position and self.plan.step_delay_ms:
@@ -339,12 +363,17 @@ class ItemReplay:
                 StepContext(page=page, timeout_ms=self.plan.step_timeout_ms, stop=self.stop),
                 arguments,
             )
-            played = position + 1
             screenshot = None
             if outcome.status == "failed" or self.plan.screenshot_every_step:
                 screenshot = await self._screenshot(page, folder, step["step_number"])
-            await self._record(result_id, step, arguments, outcome, started, screenshot, capture)
-            self._count(tally, outcome)
+            try:
+                await self._record(
+                    result_id, step, arguments, outcome, started, screenshot, capture
+                )
+            except RecordingFailed as failed:
+                logger.error("%s", failed)
+                return Failure(step["step_number"], str(failed), screenshot), played
+            played = position + 1
             if outcome.status == "failed":
                 if outcome.stopped:
                     return None, played
@@ -352,7 +381,10 @@ class ItemReplay:
                     step["step_number"], outcome.error or "Step failed", screenshot
                 ), played
             attached = self.plan.on_demand_scripts.get(step["step_number"], [])
-            aborted = await self._scripts(sandbox, page, result_id, attached, tally)
+            try:
+                aborted = await self._scripts(sandbox, page, result_id, attached)
+            except RecordingFailed as failed:  # the step is stored: the replay ends after it
+                return Failure(step["step_number"], str(failed)), played
             if aborted is not None:
                 return Failure(step["step_number"], aborted), played
         return None, played
@@ -398,18 +430,6 @@ class ItemReplay:
             return None
         return str(path.relative_to(self.artifacts))
 
-    @staticmethod
-    def _count(tally: ResultTally, outcome: StepOutcome) -> None:
-        if outcome.status == "passed":
-            tally.passed_steps += 1
-        else:
-            tally.failed_steps += 1
-        if outcome.checkpoint is not None:
-            if outcome.checkpoint.passed:
-                tally.passed_checkpoints += 1
-            else:
-                tally.failed_checkpoints += 1
-
     async def _screenshot(self, page: Page, folder: Path, step_number: int) -> str | None:
         path = folder / f"step-{step_number:04d}.png"
         try:
@@ -430,43 +450,48 @@ class ItemReplay:
         screenshot: str | None,
         capture: Capture,
     ) -> None:
+        """Store the step with its checkpoint and the logs captured while it ran."""
         ended = datetime.now(UTC)
         console, network = capture.take()
         checkpoint = None
         if outcome.checkpoint is not None:
             found = outcome.checkpoint
-            checkpoint = {
-                "checkpoint_name": found.name[:255],
-                "checkpoint_type": found.checkpoint_type,
-                "status": "passed" if found.passed else "failed",
-                "selector": found.selector,
-                "expected_properties": found.expected,
-                "actual_properties": found.actual,
-                "error_message": None if found.passed else outcome.error,
-            }
-        await recording.record_step(
-            self.sessions,
-            run_id=self.plan.run_id,
-            item_id=self.plan.claim.item_id,
-            result_id=result_id,
-            step={
-                "step_number": step["step_number"],
-                "action": str(arguments.get("action", ""))[:100],
-                "description": outcome.description,
-                "status": outcome.status,
-                "started_at": started,
-                "completed_at": ended,
-                "duration_ms": round((ended - started).total_seconds() * 1000),
-                "selector": outcome.selector,
-                "element_html": outcome.element_html,
-                "input_value": outcome.input_value,
-                "screenshot_path": screenshot,
-                "error_message": outcome.error,
-                "playwright_code": outcome.playwright_code,
-            },
-            checkpoint=checkpoint,
-            console=console,
-            network=network,
+            checkpoint = CheckpointResultInput(
+                checkpoint_name=found.name,
+                checkpoint_type=found.checkpoint_type,
+                status="passed" if found.passed else "failed",
+                selector=found.selector,
+                expected_properties=found.expected,
+                actual_properties=found.actual,
+                error_message=None if found.passed else outcome.error,
+            )
+        recorded = StepResultInput(
+            step_number=step["step_number"],
+            action=_action(arguments),
+            description=outcome.description,
+            status=outcome.status,
+            started_at=started,
+            completed_at=ended,
+            duration_ms=round((ended - started).total_seconds() * 1000),
+            selector=outcome.selector,
+            element_html=outcome.element_html,
+            input_value=outcome.input_value,
+            screenshot_path=screenshot,
+            error_message=outcome.error,
+            playwright_code=outcome.playwright_code,
+        )
+        await persist(
+            lambda: recording.record_step(
+                self.sessions,
+                item_id=self.plan.claim.item_id,
+                result_id=result_id,
+                step=recorded,
+                checkpoint=checkpoint,
+                console=console,
+                network=network,
+                planned_steps=len(self.plan.steps),
+            ),
+            f"step {step['step_number']}",
         )
 
     async def _scripts(
@@ -475,7 +500,6 @@ class ItemReplay:
         page: Page,
         result_id: uuid.UUID,
         scripts: Sequence[Script],
-        tally: ResultTally,
     ) -> str | None:
         """Run scripts in order; the message of a critical pre- or on-demand script that failed.
 
@@ -486,24 +510,23 @@ class ItemReplay:
             outcome = await run_script(sandbox, page, script, env=self.plan.script_env)
             passed = outcome.exit_code == 0
             error = script_error(script, outcome)
-            tally.count_script(script.script_type, passed=passed)
-            await recording.record_script(
-                self.sessions,
-                result_id,
-                {
-                    "test_script_id": script.id,
-                    "script_name": script.name[:255],
-                    "script_type": script.script_type,
-                    "script_language": script.language,
-                    "status": "passed" if passed else "failed",
-                    "exit_code": outcome.exit_code,
-                    "duration_ms": outcome.duration_ms,
-                    "stdout": outcome.stdout,  # the sandbox keeps the last OUTPUT_LIMIT
-                    "stderr": outcome.stderr,
-                    "error_message": error,
-                    "is_critical": script.is_critical,
-                    "executed_at": executed_at,
-                },
+            recorded = ScriptResultInput(
+                test_script_id=script.id,
+                script_name=script.name,
+                script_type=script.script_type,
+                script_language=script.language,
+                status="passed" if passed else "failed",
+                exit_code=outcome.exit_code,
+                duration_ms=outcome.duration_ms,
+                stdout=outcome.stdout,  # the sandbox keeps the last OUTPUT_LIMIT
+                stderr=outcome.stderr,
+                error_message=error,
+                is_critical=script.is_critical,
+                executed_at=executed_at,
+            )
+            await persist(
+                functools.partial(recording.record_script, self.sessions, result_id, recorded),
+                f"script '{script.name}'",
             )
             if not passed and script.is_critical and script.script_type == "pre_execution":
                 return f"Critical pre-script '{script.name}' failed: {error}"
@@ -513,6 +536,11 @@ class ItemReplay:
                     f"Critical on-demand script '{script.name}' after step {after} failed: {error}"
                 )
         return None
+
+
+def _action(arguments: Mapping[str, Any]) -> str:
+    """The step's action as recorded: the name it was given, or `unknown`."""
+    return str(arguments.get("action") or "").strip() or "unknown"
 
 
 async def watch(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import text
 
 from execution.engine import Engine
+from models.database import transaction
 from models.results import ScriptResult, TestRunResult, TestStepResult
 from models.runs import TestRunItem
 from tests.execution.engine_harness import Team, login_steps, rows
@@ -83,3 +88,42 @@ async def test_a_critical_one_that_fails_fails_the_result_naming_it(
     assert (result.passed_steps, result.skipped_steps) == (2, 3)
     assert [s.script_name for s in scripts] == ["Check seed"]
     assert (result.total_on_demand_scripts, result.failed_on_demand_scripts) == (1, 1)
+
+
+@pytest.fixture
+async def refused_script_name(team: Team) -> AsyncIterator[str]:
+    """A script name the database refuses to store (a real CHECK constraint, dropped after)."""
+    async with transaction(team.sessions) as session:
+        await session.execute(
+            text(
+                "ALTER TABLE script_results ADD CONSTRAINT test_refused_name "
+                "CHECK (script_name <> 'Unstorable')"
+            )
+        )
+    try:
+        yield "Unstorable"
+    finally:
+        async with transaction(team.sessions) as session:
+            await session.execute(
+                text("ALTER TABLE script_results DROP CONSTRAINT test_refused_name")
+            )
+
+
+async def test_a_result_that_cannot_be_stored_ends_the_replay_after_its_step(
+    running_engine: Engine,
+    team: Team,
+    site: str,
+    stub_broker: StubBroker,
+    refused_script_name: str,
+) -> None:
+    unstorable = await on_demand(team, refused_script_name, 2, "shell", "echo checked")
+
+    item, result, scripts = await replay(team, site, stub_broker, [unstorable])
+
+    assert (item.status, result.status) == ("failed", "failed")
+    assert result.error_message is not None
+    assert result.error_message.startswith("Could not record script 'Unstorable': ")
+    assert "test_refused_name" in result.error_message
+    assert result.error_step_number == 2
+    assert (result.passed_steps, result.skipped_steps) == (2, 3)
+    assert scripts == []
