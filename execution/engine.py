@@ -35,6 +35,7 @@ from models.enums import ItemStatus, ResultStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
 from resolvers.run_locks import lock_running_run
+from resolvers.script_variables import script_environment
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +161,11 @@ class Engine:
             if row is None:
                 return None
             _, run, case = row
-            wanted = [*(case.pre_script_ids or []), *(case.post_script_ids or [])]
+            wanted = [
+                *(case.pre_script_ids or []),
+                *(case.post_script_ids or []),
+                *(case.on_demand_script_ids or []),
+            ]
             scripts = {
                 script.id: script
                 for script in await session.scalars(
@@ -169,6 +174,7 @@ class Engine:
                     )
                 )
             }
+            variables = await script_environment(session, run.project_id) if scripts else {}
         steps = sorted(_steps(case.proven_steps), key=lambda step: step["step_number"])
         viewport = None
         if run.viewport_width and run.viewport_height:
@@ -181,6 +187,7 @@ class Engine:
             data_rows=[row for row in (case.data_rows or []) if isinstance(row, dict)],
             pre_scripts=_scripts(scripts, case.pre_script_ids),
             post_scripts=_scripts(scripts, case.post_script_ids),
+            on_demand_scripts=_by_step(_scripts(scripts, case.on_demand_script_ids)),
             max_attempt=run.retry_count if run.retry_on_failure else 0,
             viewport=viewport,
             step_timeout_ms=self.step_timeout_ms,
@@ -188,6 +195,11 @@ class Engine:
             record_video=run.record_video,
             keep_trace_on_failure=run.keep_trace_on_failure,
             step_delay_ms=run.step_delay_ms,
+            script_env={
+                **variables,
+                "TESTRUN_RUN_ID": str(run.id),
+                "TESTRUN_ITEM_ID": str(claim.item_id),
+            },
         )
 
 
@@ -252,10 +264,20 @@ def _scripts(found: dict[uuid.UUID, TestScript], ids: list[uuid.UUID] | None) ->
             code=script.code,
             is_critical=script.is_critical,
             timeout_seconds=script.timeout_seconds,
+            attached_to_step=script.attached_to_step,
         )
         for script in (found.get(uuid.UUID(str(id_))) for id_ in ids or [])
         if script is not None and script.language in LANGUAGES
     ]
+
+
+def _by_step(scripts: list[Script]) -> dict[int, list[Script]]:
+    """On-demand scripts by the step they follow, in the test case's order."""
+    found: dict[int, list[Script]] = {}
+    for script in scripts:
+        if script.script_type == "on_demand" and script.attached_to_step is not None:
+            found.setdefault(script.attached_to_step, []).append(script)
+    return found
 
 
 async def watch(

@@ -240,5 +240,33 @@ def chromium(install: bool) -> None:
         raise click.ClickException(str(error)) from error
 
 
+@main.command()
+@click.option(
+    "--install/--no-install",
+    default=False,
+    help="As root on Debian, install the bubblewrap package when bwrap is missing.",
+)
+def isolation(install: bool) -> None:
+    """Check that the local sandbox can isolate scripts (TESTRUN_SCRIPT_ISOLATION)."""
+    import shutil
+
+    from execution.sandboxes.debian_packages import apt_install
+    from execution.sandboxes.script_isolation import IsolationCheck
+    from server.sandboxes import script_isolation
+
+    chosen = script_isolation(_settings())
+    if chosen.mode == "none":
+        click.echo("Scripts run unisolated on the worker host (TESTRUN_SCRIPT_ISOLATION=none).")
+        return
+    if install and shutil.which("bwrap") is None:
+        problem = apt_install("bubblewrap")
+        if problem is not None:
+            raise click.ClickException(f"bubblewrap is not installed: {problem}")
+    problem = asyncio.run(IsolationCheck(chosen).problem())
+    if problem is not None:
+        raise click.ClickException(problem)
+    click.echo("Scripts run isolated by bubblewrap.")
+
+
 if __name__ == "__main__":
     main()

@@ -81,6 +81,26 @@ class Settings(BaseSettings):
         le=600_000,
         description="How long one step may wait for its element, page or assertion.",
     )
+    script_isolation: Literal["bubblewrap", "none"] = Field(
+        default="bubblewrap",
+        description="How the local sandbox runs python/shell scripts: bubblewrap (isolated; "
+        "scripts fail, saying why, where it cannot work) or none (on the worker host, as its "
+        "user: only where every script author is trusted).",
+    )
+    script_denied_ports: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="TCP ports scripts may not connect to on any host, comma-separated, "
+        "besides the ports of DATABASE_URL and REDIS_URL, which are always denied.",
+    )
+    script_memory_mb: int = Field(
+        default=512, ge=32, description="Address space one script may use, in MiB."
+    )
+    script_max_processes: int = Field(
+        default=64, ge=2, description="Processes (and threads) one script may run at once."
+    )
+    script_max_file_mb: int = Field(
+        default=64, ge=1, description="Largest file a script may write, in MiB."
+    )
     host: str = Field(default="127.0.0.1", description="Address the api listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the api listens on.")
     public_url: str | None = Field(
@@ -129,6 +149,14 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list):
             return [str(part).strip().rstrip("/") for part in value]
+        return value
+
+    @field_validator("script_denied_ports", mode="before")
+    @classmethod
+    def _split_ports(cls, value: object) -> object:
+        """`5433,6380` from the environment as a list of ports."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @property
