@@ -7,12 +7,10 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dramatiq
 from sqlalchemy import select
 
 from execution import recording
@@ -23,7 +21,7 @@ from execution.claims import (
     claim_next_items,
     reap_stuck_items,
 )
-from execution.dispatch import RUNS_QUEUE
+from execution.dispatch import ItemQueue
 from execution.item_replay import ItemPlan, ItemReplay, watch
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
@@ -36,7 +34,6 @@ from resolvers.run_locks import lock_running_run
 
 logger = logging.getLogger(__name__)
 
-EXECUTE_ITEM = "execute_item"
 DEFAULT_STEP_TIMEOUT_MS = 15_000
 
 
@@ -51,7 +48,7 @@ class Engine:
 
     sessions: Sessions
     provider: SandboxProvider
-    broker: dramatiq.Broker
+    queue: ItemQueue
     artifacts: Path
     step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS
     worker: str = ""
@@ -67,7 +64,7 @@ class Engine:
             claims = [] if run is None else await claim_next_items(session, run, worker=self.worker)
         if run is None:
             logger.info("run %s is not running; start message dropped", run_id)
-        await enqueue_items(self.broker, claims)
+        await self.queue.send_items(claims)
 
     async def execute_item(self, item_id: uuid.UUID, attempt: int) -> None:
         """Replay a claimed item; a message for an item not running under `attempt` is dropped."""
@@ -77,8 +74,7 @@ class Engine:
             logger.info("item %s attempt %d is not running; message dropped", item_id, attempt)
             return
         if not plan.steps:
-            await enqueue_items(
-                self.broker,
+            await self.queue.send_items(
                 await recording.finish_without_result(
                     self.sessions,
                     claim,
@@ -104,7 +100,7 @@ class Engine:
         finally:
             stop.set()
             await watcher
-        await enqueue_items(self.broker, claims)
+        await self.queue.send_items(claims)
 
     async def _beat(self, claim: Claim) -> str | None:
         async with transaction(self.sessions) as session:
@@ -159,21 +155,7 @@ class Engine:
         )
 
 
-async def enqueue_items(broker: dramatiq.Broker, claims: Sequence[Claim]) -> None:
-    """Send one `execute_item` message per claimed item."""
-    for claim in claims:
-        message: dramatiq.Message[None] = dramatiq.Message(
-            queue_name=RUNS_QUEUE,
-            actor_name=EXECUTE_ITEM,
-            args=(str(claim.item_id), claim.attempt),
-            kwargs={},
-            options={},
-        )
-        # The broker's client is synchronous; keep the event loop free while it talks.
-        await asyncio.to_thread(broker.enqueue, message)
-
-
-async def reap(sessions: Sessions, broker: dramatiq.Broker, *, worker: str = "") -> int:
+async def reap(sessions: Sessions, queue: ItemQueue, *, worker: str = "") -> int:
     """Hand items of dead workers to new executions (or fail them); how many were reaped."""
     worker = worker or worker_name()
     async with transaction(sessions) as session:
@@ -196,7 +178,7 @@ async def reap(sessions: Sessions, broker: dramatiq.Broker, *, worker: str = "")
                 error=f"Its worker stopped answering, {MAX_EXECUTIONS} times in a row",
                 worker=worker,
             )
-    await enqueue_items(broker, claims)
+    await queue.send_items(claims)
     return len(reaped.requeued) + len(reaped.failed)
 
 

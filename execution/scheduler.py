@@ -90,7 +90,7 @@ def reaper(broker: dramatiq.Broker) -> Job:
     """The job that hands items of dead workers to new executions (see `engine.reap`)."""
 
     async def reap_stuck_items(sessions: async_sessionmaker[AsyncSession]) -> None:
-        reaped = await reap(sessions, broker)
+        reaped = await reap(sessions, QueueDispatcher(broker))
         if reaped:
             logger.warning("reaped %d items whose worker stopped answering", reaped)
 

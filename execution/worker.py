@@ -11,6 +11,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from redis.asyncio import Redis
 
 from execution.actors import register_actors
+from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
 from execution.sandboxes.base import SandboxProvider
@@ -46,7 +47,7 @@ def run_worker(
     engine = Engine(
         sessions=sessions,
         provider=provider,
-        broker=broker,
+        queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=step_timeout_ms,
     )

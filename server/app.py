@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,6 +29,8 @@ from server.services import Services
 from server.settings import Settings, get_settings
 from server.websocket import graphql_websocket
 from server.websocket_operations import SharedResults
+
+logger = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -100,8 +103,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             yield
             return
         app.state.services = Services.from_settings(settings)
-        if app.state.services.bus is not None:
-            app.state.services.bus.start()
+        app.state.services.start()
+        logger.info(
+            "api ready in %s mode%s",
+            app.state.services.mode,
+            ": runs execute in this process, without Redis" if settings.inline else "",
+        )
         settle_garbage_collector()
         try:
             yield

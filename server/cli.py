@@ -51,14 +51,15 @@ def dev() -> None:
 @click.option("--host", default=None, help="Listen address (default TESTRUN_HOST).")
 @click.option("--port", type=int, default=None, help="Listen port (default TESTRUN_PORT).")
 def api(host: str | None, port: int | None) -> None:
-    """Serve GraphQL, REST and health over HTTP (needs DATABASE_URL and REDIS_URL)."""
+    """Serve GraphQL, REST and health over HTTP (DATABASE_URL; REDIS_URL unless TESTRUN_INLINE)."""
     import uvicorn
 
     from server.app import create_app
 
     settings = _settings()
     _require("require_database_url")
-    _require("require_redis_url")
+    if not settings.inline:
+        _require("require_redis_url")
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

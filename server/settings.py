@@ -89,6 +89,17 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level of every process."
     )
+    inline: bool = Field(
+        default=False,
+        description="Inline mode: the api executes runs itself, one task per item, with events "
+        "in memory; no Redis, worker or scheduler is used (REDIS_URL is ignored).",
+    )
+    inline_reap_every_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="In inline mode, how often the api looks for items whose execution went "
+        "silent (e.g. interrupted by a restart) and executes them again.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
     readiness_timeout_s: float = Field(
         default=2.0, gt=0, description="How long /readyz waits for PostgreSQL and Redis."

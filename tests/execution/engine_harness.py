@@ -177,7 +177,7 @@ def start_engine(
     engine = Engine(
         sessions=create_session_factory(database),
         provider=LocalSandboxProvider(chromium or find_chromium(None)),
-        broker=broker,
+        queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=5_000,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -40,6 +41,9 @@ subscription Updates($runId: UUID!) {
   }
 }
 """
+START = """
+mutation Start($id: UUID!) { startTestRun(id: $id) { run { status } } }
+"""
 CHANGES = """
 subscription Changes($projectId: UUID!) {
   testRunsChanged(projectId: $projectId) { runId seq type run { id status } }
@@ -53,6 +57,7 @@ class Api:
 
     port: int
     output: Output
+    process: subprocess.Popen[str]
 
     @property
     def ws_url(self) -> str:
@@ -64,8 +69,11 @@ class Api:
 
 
 @contextmanager
-def api_process(database_url: str, redis_url: str, **settings: str) -> Iterator[Api]:
-    """Start `testrun api` against the given PostgreSQL and Redis; yields once it answers."""
+def api_process(database_url: str, redis_url: str | None, **settings: str) -> Iterator[Api]:
+    """Start `testrun api` against the given PostgreSQL and Redis (None: no REDIS_URL at all).
+
+    Yields once it answers.
+    """
     port = free_port()
     env = cli_env(
         DATABASE_URL=database_url,
@@ -85,7 +93,7 @@ def api_process(database_url: str, redis_url: str, **settings: str) -> Iterator[
                 pass
             assert time.monotonic() < deadline, output.drain()
             time.sleep(0.1)
-        yield Api(port, output)
+        yield Api(port, output, process)
 
 
 @dataclass
@@ -190,3 +198,33 @@ async def send(socket: websockets.ClientConnection, message: dict[str, Any]) -> 
 async def receive(socket: websockets.ClientConnection, timeout: float = 10) -> dict[str, Any]:
     found: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
     return found
+
+
+async def start_and_follow(
+    api: Api, token: str, run_id: uuid.UUID
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Subscribe to a run's events and updates, start it over GraphQL, follow it to the end.
+
+    Returns what `testRunEvents` and `testRunUpdates` received.
+    """
+    async with (
+        subscribed(api, token, EVENTS, runId=str(run_id), afterSeq=0) as events,
+        subscribed(api, token, UPDATES, runId=str(run_id)) as updates,
+    ):
+        await updates.wait_for(lambda results: len(results) == 1)
+        async with httpx.AsyncClient(base_url=api.http_url) as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": START, "variables": {"id": str(run_id)}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        # The request answers at once: the items execute after it.
+        assert response.json()["data"]["startTestRun"]["run"]["status"] == "RUNNING"
+        await asyncio.wait_for(events.done.wait(), 90)
+        await updates.wait_for(
+            lambda results: results[-1]["testRunUpdates"]["status"] == "COMPLETED", 30
+        )
+    return (
+        [result["testRunEvents"] for result in events.results],
+        [result["testRunUpdates"] for result in updates.results],
+    )

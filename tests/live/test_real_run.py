@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from execution.sandboxes.chromium import find_chromium
 from models.enums import Role
 from tests.execution.engine_harness import login_steps
-from tests.live.harness import EVENTS, UPDATES, Api, Writer, subscribed
+from tests.live.harness import Api, Writer, start_and_follow
 from tests.processes import cli_env, started
-
-START = """
-mutation Start($id: UUID!) { startTestRun(id: $id) { run { status } } }
-"""
 
 
 @pytest.fixture
@@ -44,30 +38,13 @@ async def test_events_of_a_real_run_arrive_in_order_with_nothing_missing(
     run_id = await writer.team.run_of(cases)
     token = await writer.token(Role.EDITOR)
 
-    async with (
-        subscribed(api, token, EVENTS, runId=str(run_id), afterSeq=0) as events,
-        subscribed(api, token, UPDATES, runId=str(run_id)) as updates,
-    ):
-        await updates.wait_for(lambda results: len(results) == 1)
-        async with httpx.AsyncClient(base_url=api.http_url) as client:
-            response = await client.post(
-                "/graphql",
-                json={"query": START, "variables": {"id": str(run_id)}},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        assert response.json()["data"]["startTestRun"]["run"]["status"] == "RUNNING"
-        await asyncio.wait_for(events.done.wait(), 90)
-        await updates.wait_for(
-            lambda results: results[-1]["testRunUpdates"]["status"] == "COMPLETED", 30
-        )
+    received, snapshots = await start_and_follow(api, token, run_id)
 
     logged = await writer.team.events(run_id)
-    received = [result["testRunEvents"] for result in events.results]
     assert [event["seq"] for event in received] == list(range(1, len(logged) + 1))
     assert [event["type"] for event in received] == [event.type for event in logged]
     assert [event["type"] for event in received].count("step.completed") == 10
     assert received[-1]["type"] == "run.completed"
-    snapshots = [result["testRunUpdates"] for result in updates.results]
     assert snapshots[0]["status"] == "PENDING"
     assert any(item["status"] == "RUNNING" for s in snapshots for item in s["items"])
     final = snapshots[-1]
