@@ -16,6 +16,7 @@ from pathlib import Path
 
 from execution.claims import Claim
 from execution.engine import Engine, reap
+from execution.metrics import REAPED_ITEMS
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
 
@@ -80,6 +81,7 @@ class InlineExecution:
         while True:
             try:
                 reaped = await self.reap()
+                REAPED_ITEMS.inc(reaped)
                 if reaped:
                     logger.warning("reaped %d items whose execution stopped answering", reaped)
             except Exception:  # the database blinked: try again at the next turn

@@ -7,9 +7,11 @@ with the same bounded per-subscriber queues, for an api that executes runs itsel
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 
 from execution.events import DEFAULT_QUEUE_LIMIT, Subscriber
+from execution.metrics import EVENT_PUBLISH_SECONDS
 from resolvers.events import LiveEvent, project_channel, run_channel
 
 
@@ -28,10 +30,13 @@ class InMemoryEventBus:
 
     async def publish(self, events: Sequence[LiveEvent]) -> None:
         """Hand `events`, in order, to the subscribers of their run and project channels."""
+        started = time.perf_counter()
         for event in events:
             for channel in (run_channel(event.run_id), project_channel(event.project_id)):
                 for subscriber in tuple(self._subscribers.get(channel, ())):
                     subscriber.put(event)
+        if events:
+            EVENT_PUBLISH_SECONDS.observe(time.perf_counter() - started)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:

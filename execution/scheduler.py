@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from execution.dispatch import QueueDispatcher
 from execution.engine import reap
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
+from execution.metrics import REAPED_ITEMS
 from execution.notifications import (
     NOTIFICATIONS_QUEUE,
     Notifier,
@@ -91,6 +92,7 @@ def reaper(broker: dramatiq.Broker) -> Job:
 
     async def reap_stuck_items(sessions: async_sessionmaker[AsyncSession]) -> None:
         reaped = await reap(sessions, QueueDispatcher(broker))
+        REAPED_ITEMS.inc(reaped)
         if reaped:
             logger.warning("reaped %d items whose worker stopped answering", reaped)
 

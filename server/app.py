@@ -24,6 +24,7 @@ from server.artifacts import artifact_routes
 from server.auth import BearerAuthMiddleware, request_reads
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
+from server.metrics import metrics
 from server.rest.api import rest_routes
 from server.services import Services
 from server.settings import Settings, get_settings
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
             Route("/live/{item_id}", live_page, methods=["GET"]),
             Route("/live/{item_id}/stream", live_stream, methods=["GET"]),

@@ -74,12 +74,14 @@ def api(host: str | None, port: int | None) -> None:
 def worker(threads: int) -> None:
     """Execute run items from the queue (needs REDIS_URL and DATABASE_URL)."""
     from execution.broker import create_broker
+    from execution.metrics import serve_process_metrics
     from execution.worker import run_worker
     from server.sandboxes import sandbox_provider
 
     settings = _settings()
     database_url = _require("require_database_url")
     redis_url = _require("require_redis_url")
+    serve_process_metrics(settings.host, settings.metrics_port)
     broker = create_broker(redis_url)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -100,6 +102,7 @@ def worker(threads: int) -> None:
 def scheduler() -> None:
     """Fire due schedules, follow their runs, notify, reap stuck items (DATABASE_URL, REDIS_URL)."""
     from execution.broker import create_broker
+    from execution.metrics import serve_process_metrics
     from execution.scheduler import serve_scheduler
     from server.notifications import smtp_server
     from server.sandboxes import sandbox_jobs
@@ -107,6 +110,7 @@ def scheduler() -> None:
     settings = _settings()
     database_url = _require("require_database_url")
     redis_url = _require("require_redis_url")
+    serve_process_metrics(settings.host, settings.metrics_port)
     broker = create_broker(redis_url)
     serve_scheduler(
         broker,

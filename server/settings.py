@@ -100,6 +100,21 @@ class Settings(BaseSettings):
         description="In inline mode, how often the api looks for items whose execution went "
         "silent (e.g. interrupted by a restart) and executes them again.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to scrape the api's /metrics.",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve the api's /metrics without a token (only on a private network).",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which `testrun worker` and `testrun scheduler` serve their own "
+        "metrics (unauthenticated, on TESTRUN_HOST); unset: not served.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
     readiness_timeout_s: float = Field(
         default=2.0, gt=0, description="How long /readyz waits for PostgreSQL and Redis."

@@ -16,6 +16,7 @@ import httpx
 import websockets
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -228,3 +229,15 @@ async def start_and_follow(
         [result["testRunEvents"] for result in events.results],
         [result["testRunUpdates"] for result in updates.results],
     )
+
+
+def scrape(url: str, token: str | None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a /metrics page by (name, sorted labels)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.get(url, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }

@@ -21,7 +21,7 @@ from models.enums import Role
 from models.runs import TestRunItem
 from resolvers.tokens import create_api_token
 from tests.execution.engine_harness import Team, login_steps, step
-from tests.live.harness import Api, api_process, start_and_follow
+from tests.live.harness import Api, api_process, scrape, start_and_follow
 
 
 def inline_settings(tmp_path: Path) -> dict[str, str]:
@@ -30,6 +30,7 @@ def inline_settings(tmp_path: Path) -> dict[str, str]:
         "TESTRUN_CHROMIUM": str(find_chromium(None)),
         "TESTRUN_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
         "TESTRUN_STEP_TIMEOUT_MS": "5000",
+        "TESTRUN_METRICS_PUBLIC": "1",
     }
 
 
@@ -145,8 +146,9 @@ async def test_items_interrupted_by_shutdown_are_executed_again_after_a_restart(
             .values(heartbeat_at=datetime.now(UTC) - timedelta(hours=1))
         )
 
-    with api_process(migrated_database_url, None, **settings):
+    with api_process(migrated_database_url, None, **settings) as api:
         run = await team.wait_final(run_id, timeout_s=60)
+        metrics = scrape(f"{api.http_url}/metrics", token=None)
 
     (item,) = await items(team, run_id)
     assert (run.status, run.passed_tests, item.status, item.attempt) == (
@@ -156,6 +158,10 @@ async def test_items_interrupted_by_shutdown_are_executed_again_after_a_restart(
         2,
     )
     assert "item.requeued" in [event.type for event in await team.events(run_id)]
+    assert metrics[("testrun_reaper_items_total", ())] == 1
+    assert metrics[("testrun_runs", (("status", "completed"),))] == 1
+    # No Redis: no queue to measure.
+    assert not [name for name, _ in metrics if name.startswith("testrun_queue")]
 
 
 async def items(team: Team, run_id: uuid.UUID) -> list[TestRunItem]:
