@@ -16,9 +16,11 @@ from sqlalchemy import select
 from execution import recording
 from execution.claims import (
     MAX_EXECUTIONS,
+    RUNNING_CAP,
     Claim,
     beat,
     claim_next_items,
+    claim_waiting_items,
     reap_stuck_items,
 )
 from execution.dispatch import ItemQueue
@@ -52,6 +54,8 @@ class Engine:
     artifacts: Path
     step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS
     worker: str = ""
+    # TESTRUN_MAX_RUNNING_ITEMS: running items over every worker; None: no global cap.
+    max_running_items: int | None = None
 
     def __post_init__(self) -> None:
         """Name the worker after its process unless told otherwise."""
@@ -59,6 +63,7 @@ class Engine:
 
     async def start_run(self, run_id: uuid.UUID) -> None:
         """Claim the run's first items (up to its parallelism) and send them to the workers."""
+        RUNNING_CAP.set(self.max_running_items)  # this message's context only
         async with transaction(self.sessions) as session:
             run = await lock_running_run(session, run_id)
             claims = [] if run is None else await claim_next_items(session, run, worker=self.worker)
@@ -68,23 +73,39 @@ class Engine:
 
     async def execute_item(self, item_id: uuid.UUID, attempt: int) -> None:
         """Replay a claimed item; a message for an item not running under `attempt` is dropped."""
+        RUNNING_CAP.set(self.max_running_items)  # this message's context only
         claim = Claim(item_id, attempt)
         plan = await self._plan(claim)
         if plan is None:
             logger.info("item %s attempt %d is not running; message dropped", item_id, attempt)
             return
         if not plan.steps:
-            await self.queue.send_items(
-                await recording.finish_without_result(
-                    self.sessions,
-                    claim,
-                    plan.run_id,
-                    status=ItemStatus.NO_RUN,
-                    error="The test case has no proven steps",
-                    worker=self.worker,
-                ),
+            claims = await recording.finish_without_result(
+                self.sessions,
+                claim,
+                plan.run_id,
+                status=ItemStatus.NO_RUN,
+                error="The test case has no proven steps",
+                worker=self.worker,
             )
-            return
+        else:
+            claims = await self._replay(plan, claim)
+        await self.queue.send_items([*claims, *await self._fill_free_slots()])
+
+    async def _fill_free_slots(self) -> list[Claim]:
+        """Under a global cap, the slot an item freed goes to the next waiting item of any run.
+
+        The item's own run claimed its next items already; this also serves the others
+        (and the slot of an item that completed its run).
+        """
+        if self.max_running_items is None:
+            return []
+        async with transaction(self.sessions) as session:
+            return await claim_waiting_items(
+                session, worker=self.worker, max_running=self.max_running_items
+            )
+
+    async def _replay(self, plan: ItemPlan, claim: Claim) -> list[Claim]:
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch(lambda: self._beat(claim), stop))
         try:
@@ -96,11 +117,10 @@ class Engine:
                 stop=stop,
                 worker=self.worker,
             )
-            claims = await replay.run()
+            return await replay.run()
         finally:
             stop.set()
             await watcher
-        await self.queue.send_items(claims)
 
     async def _beat(self, claim: Claim) -> str | None:
         async with transaction(self.sessions) as session:

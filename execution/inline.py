@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from execution.claims import Claim
+from execution.claims import RUNNING_CAP, Claim
 from execution.engine import Engine, reap
 from execution.metrics import REAPED_ITEMS
 from execution.recording import Sessions
@@ -44,6 +44,7 @@ class InlineExecution:
         *,
         artifacts: Path,
         step_timeout_ms: int,
+        max_running_items: int | None = None,
     ) -> None:
         """An engine on `sessions` whose claimed items come back here as tasks."""
         self.engine = Engine(
@@ -52,6 +53,7 @@ class InlineExecution:
             queue=self,
             artifacts=artifacts,
             step_timeout_ms=step_timeout_ms,
+            max_running_items=max_running_items,
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
@@ -75,6 +77,7 @@ class InlineExecution:
 
     async def reap(self) -> int:
         """Hand items whose execution went silent to new tasks (see `engine.reap`)."""
+        RUNNING_CAP.set(self.engine.max_running_items)  # the reaper task's context only
         return await reap(self.engine.sessions, self, worker=self.engine.worker)
 
     async def _reap_forever(self, every_s: float) -> None:

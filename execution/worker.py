@@ -29,6 +29,7 @@ def run_worker(
     provider: SandboxProvider,
     artifacts: Path,
     step_timeout_ms: int,
+    max_running_items: int | None = None,
     threads: int,
     stop: threading.Event,
 ) -> None:
@@ -50,6 +51,7 @@ def run_worker(
         queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=step_timeout_ms,
+        max_running_items=max_running_items,
     )
     register_actors(broker, engine)
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=1000)

@@ -93,6 +93,7 @@ def worker(threads: int) -> None:
         provider=sandbox_provider(settings),
         artifacts=settings.artifacts_dir,
         step_timeout_ms=settings.step_timeout_ms,
+        max_running_items=settings.max_running_items,
         threads=threads,
         stop=stop,
     )
@@ -119,6 +120,7 @@ def scheduler() -> None:
         smtp=smtp_server(settings),
         base_url=settings.base_url,
         jobs=sandbox_jobs(settings),
+        max_running_items=settings.max_running_items,
     )
 
 

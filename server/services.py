@@ -61,6 +61,7 @@ class Services:
                 sandbox_provider(settings),
                 artifacts=settings.artifacts_dir,
                 step_timeout_ms=settings.step_timeout_ms,
+                max_running_items=settings.max_running_items,
             )
             return cls(
                 settings=settings,

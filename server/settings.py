@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         description="Port on which `testrun worker` and `testrun scheduler` serve their own "
         "metrics (unauthenticated, on TESTRUN_HOST); unset: not served.",
     )
+    max_running_items: int | None = Field(
+        default=None,
+        ge=1,
+        description="Items running at once over every worker (browsers); the others wait "
+        "as `queued`, and a run whose items all wait shows `queued`. Unset: no global cap.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
     readiness_timeout_s: float = Field(
         default=2.0, gt=0, description="How long /readyz waits for PostgreSQL and Redis."
