@@ -62,7 +62,9 @@ async def claim_next_items(session: AsyncSession, run: TestRun, *, worker: str) 
 async def claim_waiting_items(
     session: AsyncSession, *, worker: str, max_running: int, locked_run: TestRun | None = None
 ) -> list[Claim]:
-    """Fill the free slots under the global cap with waiting items of any run, oldest first.
+    """Fill the free slots under the global cap with waiting items of any run.
+
+    Runs are served by `priority` (higher first), then the earliest started.
 
     A transaction-scoped advisory lock makes the count of running items and the claims
     one step across all workers. Runs are locked `SKIP LOCKED` after it (never waited
@@ -84,7 +86,7 @@ async def claim_waiting_items(
         candidates = await session.scalars(
             select(TestRun)
             .where(TestRun.status.in_((RunStatus.RUNNING, RunStatus.QUEUED)), waiting)
-            .order_by(TestRun.started_at, TestRun.id)
+            .order_by(TestRun.priority.desc(), TestRun.started_at, TestRun.id)
             .limit(WAITING_RUNS_PER_CLAIM)
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
@@ -104,9 +106,7 @@ async def claim_waiting_items(
                     .where(TestRunItem.test_run_id == locked_run.id)
                     .group_by(TestRunItem.status)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         if by_status.get(ItemStatus.QUEUED) and not by_status.get(ItemStatus.RUNNING):
             await _set_run_status(session, locked_run, RunStatus.QUEUED)
