@@ -25,6 +25,7 @@ from execution.claims import (
 )
 from execution.dispatch import ItemQueue
 from execution.item_replay import ItemPlan, ItemReplay, watch
+from execution.log_context import bind_log_context
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
 from execution.scripts import LANGUAGES, Script
@@ -64,6 +65,7 @@ class Engine:
     async def start_run(self, run_id: uuid.UUID) -> None:
         """Claim the run's first items (up to its parallelism) and send them to the workers."""
         RUNNING_CAP.set(self.max_running_items)  # this message's context only
+        bind_log_context(run_id=run_id, worker=self.worker)
         async with transaction(self.sessions) as session:
             run = await lock_running_run(session, run_id)
             claims = [] if run is None else await claim_next_items(session, run, worker=self.worker)
@@ -74,11 +76,14 @@ class Engine:
     async def execute_item(self, item_id: uuid.UUID, attempt: int) -> None:
         """Replay a claimed item; a message for an item not running under `attempt` is dropped."""
         RUNNING_CAP.set(self.max_running_items)  # this message's context only
+        bind_log_context(item_id=item_id, worker=self.worker)
         claim = Claim(item_id, attempt)
         plan = await self._plan(claim)
         if plan is None:
             logger.info("item %s attempt %d is not running; message dropped", item_id, attempt)
             return
+        bind_log_context(run_id=plan.run_id)
+        logger.info("item %s attempt %d executing", item_id, attempt)
         if not plan.steps:
             claims = await recording.finish_without_result(
                 self.sessions,
@@ -90,6 +95,7 @@ class Engine:
             )
         else:
             claims = await self._replay(plan, claim)
+        logger.info("item %s attempt %d ended", item_id, attempt)
         await self.queue.send_items([*claims, *await self._fill_free_slots()])
 
     async def _fill_free_slots(self) -> list[Claim]:

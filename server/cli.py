@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 import threading
@@ -11,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from server.logs import configure_logging
 from server.settings import Settings, get_settings
 
 
@@ -30,13 +30,14 @@ def _require(url_getter: str) -> str:
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """Replay recorded browser tests in sandboxes and stream their progress live."""
-    logging.basicConfig(
-        level=_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    settings = _settings()
+    if context.invoked_subcommand == "dev" and "log_format" not in settings.model_fields_set:
+        # A person reads `testrun dev`: readable lines unless TESTRUN_LOG_FORMAT says otherwise.
+        settings = settings.model_copy(update={"log_format": "text"})
+    configure_logging(settings)
 
 
 @main.command()
@@ -65,6 +66,8 @@ def api(host: str | None, port: int | None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        # JSON: uvicorn's own lines go through our handler too, instead of its text config.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         ws_per_message_deflate=False,
     )
 

@@ -107,6 +107,8 @@ class DevStack:
         Without Redis only the api runs, with TESTRUN_INLINE: it executes runs itself.
         """
         env = {**os.environ, "DATABASE_URL": database_url, "TESTRUN_DATA_DIR": str(self.data_dir)}
+        # A person reads these lines.
+        env.setdefault("TESTRUN_LOG_FORMAT", "text")
         # The dev api listens on localhost only: its /metrics needs no token.
         env.setdefault("TESTRUN_METRICS_PUBLIC", "1")
         processes: tuple[str, ...] = PROCESSES

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level of every process."
     )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines as JSON objects (with run_id, item_id, worker where they "
+        "apply), or readable text; `testrun dev` uses text.",
+    )
     inline: bool = Field(
         default=False,
         description="Inline mode: the api executes runs itself, one task per item, with events "

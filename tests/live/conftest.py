@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.sandboxes.chromium import find_chromium
 from server.embedded import free_port
-from tests.live.harness import Api, Writer, api_process
+from tests.live.harness import Api, Worker, Writer, api_process
 from tests.processes import cli_env, started
 
 ALLOWED_ORIGIN = "http://dashboard.example"
@@ -39,8 +39,8 @@ async def writer(
 
 
 @pytest.fixture
-def worker(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Iterator[int]:
-    """A `testrun worker`; yields the port it serves its own metrics on."""
+def worker(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Worker]:
+    """A `testrun worker`, logging JSON lines."""
     metrics_port = free_port()
     env = cli_env(
         TESTRUN_METRICS_PORT=str(metrics_port),
@@ -51,6 +51,6 @@ def worker(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Iterat
     )
     with started("worker", "--threads", "2", env=env) as (process, output):
         output.wait_for("worker ready", timeout=60)
-        yield metrics_port
+        yield Worker(metrics_port, output, process.pid)
         process.send_signal(signal.SIGTERM)  # closes its browsers before it exits
         process.wait(timeout=30)

@@ -98,6 +98,15 @@ def api_process(database_url: str, redis_url: str | None, **settings: str) -> It
 
 
 @dataclass
+class Worker:
+    """A running `testrun worker`: the port of its own metrics, and what it prints."""
+
+    metrics_port: int
+    output: Output
+    pid: int
+
+
+@dataclass
 class Writer:
     """Commits run events as the api and workers do, publishing them after commit."""
 

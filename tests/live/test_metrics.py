@@ -11,6 +11,7 @@ from tests.execution.engine_harness import login_steps
 from tests.live.harness import (
     EVENTS,
     Api,
+    Worker,
     Writer,
     api_process,
     scrape,
@@ -29,7 +30,7 @@ def scraped_api(migrated_database_url: str, redis_url: str) -> Iterator[Api]:
 
 @pytest.mark.slow
 async def test_metrics_after_a_real_run(
-    scraped_api: Api, worker: int, writer: Writer, site: str
+    scraped_api: Api, worker: Worker, writer: Writer, site: str
 ) -> None:
     run_id = await writer.team.run_of([{"proven_steps": login_steps(site)}] * 2)
     token = await writer.token(Role.EDITOR)
@@ -38,7 +39,7 @@ async def test_metrics_after_a_real_run(
         while_watched = scrape(f"{scraped_api.http_url}/metrics", TOKEN)
     await start_and_follow(scraped_api, token, run_id)
     api = scrape(f"{scraped_api.http_url}/metrics", TOKEN)
-    own = scrape(f"http://127.0.0.1:{worker}/metrics", token=None)
+    own = scrape(f"http://127.0.0.1:{worker.metrics_port}/metrics", token=None)
 
     assert while_watched[("testrun_websocket_subscribers", ())] == 1
     assert api[("testrun_websocket_subscribers", ())] == 0

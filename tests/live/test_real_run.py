@@ -6,12 +6,12 @@ import pytest
 
 from models.enums import Role
 from tests.execution.engine_harness import login_steps
-from tests.live.harness import Api, Writer, start_and_follow
+from tests.live.harness import Api, Worker, Writer, start_and_follow
 
 
 @pytest.mark.slow
 async def test_events_of_a_real_run_arrive_in_order_with_nothing_missing(
-    api: Api, worker: int, writer: Writer, site: str
+    api: Api, worker: Worker, writer: Writer, site: str
 ) -> None:
     cases = [{"proven_steps": login_steps(site)}, {"proven_steps": login_steps(site)}]
     run_id = await writer.team.run_of(cases)

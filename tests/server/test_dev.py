@@ -137,6 +137,9 @@ def test_dev_without_redis_runs_the_api_inline_and_says_so(tmp_path: Path) -> No
         printed = output.drain()
         assert f"INLINE MODE: Redis at {nobody} does not answer" in printed
         assert "Redis        none: inline mode" in printed
+        # The children log readable text here, not JSON.
+        ready_line = output.wait_for("api ready in inline mode", timeout=10)
+        assert " INFO server.app: api ready in inline mode" in ready_line, ready_line
         children = descendants(process.pid)
         names = " ".join(" ".join(child.cmdline()) for child in children)
         assert "server.cli api" in names, names
