@@ -123,7 +123,7 @@ class Team:
         async with transaction(self.sessions) as session:
             return await make_script(session, self.project, **fields)
 
-    async def start(self, run_id: uuid.UUID, broker: StubBroker) -> None:
+    async def start(self, run_id: uuid.UUID, broker: dramatiq.Broker) -> None:
         """Start the run as the API does (the start message is sent after commit)."""
         async with transaction(self.sessions) as session:
             await runs.start_test_run(

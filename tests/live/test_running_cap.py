@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -14,13 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.broker import create_broker
-from execution.dispatch import QueueDispatcher
 from execution.sandboxes.chromium import find_chromium
-from models.database import transaction
 from models.enums import FINAL_RUN_STATUSES
 from models.runs import TestRun, TestRunItem
-from resolvers import runs
-from resolvers.run_inputs import StartOptions
 from tests.execution.engine_harness import Team, step
 from tests.processes import Output, cli_env, started
 
@@ -58,17 +53,6 @@ async def team(
     yield await Team.create(committing_session_factory)
 
 
-async def start(team: Team, run_id: uuid.UUID, dispatcher: QueueDispatcher) -> None:
-    async with transaction(team.sessions) as session:
-        await runs.start_test_run(
-            session,
-            principal=team.principal,
-            run_id=run_id,
-            options=StartOptions(),
-            dispatcher=dispatcher,
-        )
-
-
 @pytest.mark.slow
 async def test_three_runs_of_two_items_never_run_more_than_the_cap(
     capped_workers: list[Output], team: Team, site: str, redis_url: str
@@ -81,7 +65,7 @@ async def test_three_runs_of_two_items_never_run_more_than_the_cap(
     broker = create_broker(redis_url)
     try:
         for run_id in run_ids:
-            await start(team, run_id, QueueDispatcher(broker))
+            await team.start(run_id, broker)
     finally:
         broker.close()
 
