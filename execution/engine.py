@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,14 @@ from execution.claims import (
     reap_stuck_items,
 )
 from execution.dispatch import ItemQueue
-from execution.item_replay import ItemPlan, ItemReplay, watch
+from execution.item_plan import ItemPlan
+from execution.item_replay import ItemReplay
 from execution.log_context import bind_log_context
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
 from execution.scripts import LANGUAGES, Script
 from models.database import transaction
-from models.enums import ItemStatus, RunStatus
+from models.enums import ItemStatus, ResultStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
 from resolvers.run_locks import lock_running_run
@@ -84,6 +87,9 @@ class Engine:
             return
         bind_log_context(run_id=plan.run_id)
         logger.info("item %s attempt %d executing", item_id, attempt)
+        if await recording.open_results(self.sessions, item_id):
+            await self._end_interrupted(plan)
+            return
         if not plan.steps:
             claims = await recording.finish_without_result(
                 self.sessions,
@@ -127,6 +133,33 @@ class Engine:
         finally:
             stop.set()
             await watcher
+
+    async def _end_interrupted(self, plan: ItemPlan) -> None:
+        """Fail an execution that an earlier delivery of its message began: never replay it.
+
+        The earlier delivery stopped with a result open (its worker could not record the end,
+        or the message came twice): replaying would record the steps twice.
+        """
+        message = "The execution was interrupted before it could record its end; not replayed"
+        logger.warning("item %s: %s", plan.claim.item_id, message)
+        claims: list[Claim] = []
+        final = False
+        for result_id in await recording.open_results(self.sessions, plan.claim.item_id):
+            end = recording.ResultEnd(status=ResultStatus.FAILED, error_message=message)
+            final, next_claims = await recording.close_result(
+                self.sessions, plan.claim, plan.run_id, result_id, end, worker=self.worker
+            )
+            claims += next_claims
+        if not final:
+            claims += await recording.finish_without_result(
+                self.sessions,
+                plan.claim,
+                plan.run_id,
+                status=ItemStatus.FAILED,
+                error=message,
+                worker=self.worker,
+            )
+        await self.queue.send_items([*claims, *await self._fill_free_slots()])
 
     async def _beat(self, claim: Claim) -> str | None:
         async with transaction(self.sessions) as session:
@@ -232,3 +265,20 @@ def _scripts(found: dict[uuid.UUID, TestScript], ids: list[uuid.UUID] | None) ->
         for script in (found.get(uuid.UUID(str(id_))) for id_ in ids or [])
         if script is not None and script.language in LANGUAGES
     ]
+
+
+async def watch(
+    beat: Callable[[], Awaitable[str | None]], stop: asyncio.Event, *, every_s: float = 0.5
+) -> None:
+    """Heartbeat the item and set `stop` once its run is no longer running (or it was reaped)."""
+    while not stop.is_set():
+        try:
+            status = await beat()
+        except Exception as error:  # the database blinked: try again on the next beat
+            logger.warning("heartbeat failed: %s", error)
+        else:
+            if status != "running":
+                stop.set()
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)

@@ -67,7 +67,13 @@ def serve_pages(root: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    handler = functools.partial(Quiet, directory=str(root))
+    with serve_handler(functools.partial(Quiet, directory=str(root))) as url:
+        yield url
+
+
+@contextmanager
+def serve_handler(handler: Any) -> Iterator[str]:
+    """Serve HTTP with `handler` on a free local port in a thread; yields the base URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
