@@ -110,12 +110,7 @@ class Engine:
         The item's own run claimed its next items already; this also serves the others
         (and the slot of an item that completed its run).
         """
-        if self.max_running_items is None:
-            return []
-        async with transaction(self.sessions) as session:
-            return await claim_waiting_items(
-                session, worker=self.worker, max_running=self.max_running_items
-            )
+        return await claim_free_slots(self.sessions, worker=self.worker)
 
     async def _replay(self, plan: ItemPlan, claim: Claim) -> list[Claim]:
         stop = asyncio.Event()
@@ -214,6 +209,15 @@ class Engine:
         )
 
 
+async def claim_free_slots(sessions: Sessions, *, worker: str) -> list[Claim]:
+    """Under the global cap (`RUNNING_CAP`), claim waiting items of any run for free slots."""
+    max_running = RUNNING_CAP.get()
+    if max_running is None:
+        return []
+    async with transaction(sessions) as session:
+        return await claim_waiting_items(session, worker=worker, max_running=max_running)
+
+
 async def reap(sessions: Sessions, queue: ItemQueue, *, worker: str = "") -> int:
     """Hand items of dead workers to new executions (or fail them); how many were reaped."""
     worker = worker or worker_name()
@@ -237,7 +241,8 @@ async def reap(sessions: Sessions, queue: ItemQueue, *, worker: str = "") -> int
                 error=f"Its worker stopped answering, {MAX_EXECUTIONS} times in a row",
                 worker=worker,
             )
-    await queue.send_items(claims)
+    # Also whatever waits for a slot that an ending nobody saw (a lost worker) freed.
+    await queue.send_items([*claims, *await claim_free_slots(sessions, worker=worker)])
     return len(reaped.requeued) + len(reaped.failed)
 
 

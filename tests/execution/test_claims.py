@@ -6,13 +6,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.claims import RUNNING_CAP, claim_next_items, claim_waiting_items
+from execution.dispatch import EXECUTE_ITEM, QueueDispatcher
+from execution.engine import reap
 from models.enums import ItemStatus, RunStatus
 from models.runs import RunEvent, TestRun, TestRunItem
 from tests.factories import make_item, make_project, make_run, make_test_case, make_user
+from tests.schema.run_operations import sent
 
 
 @pytest.fixture
@@ -129,3 +133,22 @@ async def test_without_a_cap_each_run_claims_up_to_its_parallelism(
         assert len(await claim_next_items(session, run, worker="w")) == 2
 
     assert [await statuses(session, run) for run in runs] == [["running", "running", "queued"]] * 2
+
+
+async def test_the_reaper_starts_a_queued_run_when_nothing_else_would(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    stub_broker: StubBroker,
+    cap_of_one: None,
+) -> None:
+    run = await waiting_run(session, items=1)
+    await session.execute(
+        TestRun.__table__.update().where(TestRun.id == run.id).values(status=RunStatus.QUEUED)
+    )
+    await session.commit()
+
+    await reap(session_factory, QueueDispatcher(stub_broker), worker="w")
+
+    assert await run_status(session, run) == "running"
+    assert await statuses(session, run) == ["running"]
+    assert [(name, args[1]) for name, args in sent(stub_broker)] == [(EXECUTE_ITEM, 1)]
