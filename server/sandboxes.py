@@ -37,7 +37,7 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
             metadata=deployment_metadata(settings.e2b_deployment),
         )
     live_view = None
-    if settings.redis_url:
+    if settings.redis_url and not settings.inline:  # frames are relayed through Redis
         live_view = LiveViewConfig(
             redis_url=settings.redis_url,
             base_url=settings.base_url,

@@ -109,6 +109,43 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level of every process."
     )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines as JSON objects (with run_id, item_id, worker where they "
+        "apply), or readable text; `testrun dev` uses text.",
+    )
+    inline: bool = Field(
+        default=False,
+        description="Inline mode: the api executes runs itself, one task per item, with events "
+        "in memory; no Redis, worker or scheduler is used (REDIS_URL is ignored).",
+    )
+    inline_reap_every_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="In inline mode, how often the api looks for items whose execution went "
+        "silent (e.g. interrupted by a restart) and executes them again.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to scrape the api's /metrics.",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve the api's /metrics without a token (only on a private network).",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which `testrun worker` and `testrun scheduler` serve their own "
+        "metrics (unauthenticated, on TESTRUN_HOST); unset: not served.",
+    )
+    max_running_items: int | None = Field(
+        default=None,
+        ge=1,
+        description="Items running at once over every worker (browsers); the others wait "
+        "as `queued`, and a run whose items all wait shows `queued`. Unset: no global cap.",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
     readiness_timeout_s: float = Field(
         default=2.0, gt=0, description="How long /readyz waits for PostgreSQL and Redis."

@@ -132,7 +132,7 @@ class Team:
         async with transaction(self.sessions) as session:
             return await make_script(session, self.project, **fields)
 
-    async def start(self, run_id: uuid.UUID, broker: StubBroker) -> None:
+    async def start(self, run_id: uuid.UUID, broker: dramatiq.Broker) -> None:
         """Start the run as the API does (the start message is sent after commit)."""
         async with transaction(self.sessions) as session:
             await runs.start_test_run(
@@ -193,7 +193,7 @@ def start_engine(
     engine = Engine(
         sessions=create_session_factory(database),
         provider=LocalSandboxProvider(chromium or find_chromium(None), isolation=isolation),
-        broker=broker,
+        queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=5_000,
     )
