@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from server.rest import execute, reports, results, runs, schedules
+from server.rest import execute, reports, results, runs, schedules, tokens
 from server.rest.docs import render_docs
 from server.rest.openapi import openapi_document
 from server.rest.operations import AnyOperation, routes
@@ -21,6 +21,7 @@ OPERATIONS: list[AnyOperation] = [
     *results.OPERATIONS,
     *schedules.OPERATIONS,
     *execute.OPERATIONS,
+    *tokens.OPERATIONS,
 ]
 DESCRIPTION = (
     "The REST compatibility routes of testrun (GraphQL at /graphql has the same operations). "

@@ -54,6 +54,7 @@ PATH_PARAMETERS: dict[str, tuple[str, type[uuid.UUID] | type[int]]] = {
     "test_case_id": ("Test case", uuid.UUID),
     "schedule_id": ("Schedule", uuid.UUID),
     "step_number": ("Step result", int),
+    "token_id": ("API token", uuid.UUID),
 }
 STATUS_OF: dict[type[ResolverError], int] = {
     ValidationFailed: 400,
