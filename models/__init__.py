@@ -14,6 +14,7 @@ from models.runs import RunEvent, TestRun, TestRunItem
 from models.schedules import Schedule, ScheduleExecution
 from models.tenancy import ApiToken, Project, ProjectMember, User
 from models.test_cases import TestCase, TestScript
+from models.webhooks import WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -35,4 +36,5 @@ __all__ = [
     "TestScript",
     "TestStepResult",
     "User",
+    "WebhookDelivery",
 ]

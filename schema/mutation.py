@@ -10,6 +10,7 @@ from schema.runs import RunMutation
 from schema.schedules import ScheduleMutation
 from schema.scripts import ScriptMutation
 from schema.test_cases import TestCaseMutation
+from schema.webhooks import WebhookMutation
 
 
 @strawberry.type(description="Changes; each runs in one transaction, viewers get FORBIDDEN.")
@@ -20,5 +21,6 @@ class Mutation(
     ScriptMutation,
     ResultMutation,
     ApiTokenMutation,
+    WebhookMutation,
 ):
     """GraphQL Mutation root."""

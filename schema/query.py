@@ -11,6 +11,7 @@ from schema.schedules import ScheduleQuery
 from schema.scripts import ScriptQuery
 from schema.tenancy import TenancyQuery
 from schema.test_cases import TestCaseQuery
+from schema.webhooks import WebhookQuery
 
 
 @strawberry.type(description="Read operations; every field is scoped to the token's project.")
@@ -22,5 +23,6 @@ class Query(
     ScriptQuery,
     ResultQuery,
     ApiTokenQuery,
+    WebhookQuery,
 ):
     """GraphQL Query root."""
