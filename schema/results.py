@@ -104,6 +104,24 @@ class TestRunResult:
             checkpoint_pass_rate=float(row.checkpoint_pass_rate),
         )
 
+    @strawberry.field(description="Screenshot at failure: a signed link that expires.")
+    def error_screenshot_url(self, info: Info) -> str | None:
+        """Signed URL of `error_screenshot_path`."""
+        return info.context.artifact_url(self.error_screenshot_path, owner=self.id)
+
+    @strawberry.field(description="Video of the result (WebM): a signed link that expires.")
+    def video_url(self, info: Info) -> str | None:
+        """Signed URL of `video_path`."""
+        return info.context.artifact_url(self.video_path, owner=self.id)
+
+    @strawberry.field(
+        description="Playwright trace (zip): a signed link that expires; open it with "
+        "`playwright show-trace <url>`."
+    )
+    def trace_url(self, info: Info) -> str | None:
+        """Signed URL of `trace_path`."""
+        return info.context.artifact_url(self.trace_path, owner=self.id)
+
     @strawberry.field(description="Its steps, by step number.")
     async def steps(self, info: Info) -> list[StepResult]:
         """Steps through the request's loader."""

@@ -23,6 +23,7 @@ from models.database import transaction
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import Principal, authenticate_token
 from schema.context import Context
+from server.artifacts import artifact_links
 from server.services import Services
 from server.token_watch import TokenWatch
 from server.websocket_operations import (
@@ -193,6 +194,7 @@ class GraphQLConnection:
             dispatcher=self.services.dispatcher,
             live=self.services.live,
             read_session_factory=self.services.read_sessions,
+            links=artifact_links(self.services.settings, self.services.settings.base_url),
         )
 
     async def send(self, message: dict[str, Any]) -> None:
