@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,22 @@ def token_state(token: ApiToken, *, now: datetime) -> str:
     if token.expires_at is not None and token.expires_at <= now:
         return "expired"
     return "active"
+
+
+def token_fields(token: ApiToken, *, now: datetime) -> dict[str, Any]:
+    """What GraphQL and REST show of a token as of `now` (never its hash)."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "role": Role(token.role),
+        "user_id": token.user_id,
+        "state": token_state(token, now=now),
+        "expires_at": token.expires_at,
+        "revoked_at": token.revoked_at,
+        "last_used_at": token.last_used_at,
+        "created_at": token.created_at,
+    }
 
 
 async def create_project_token(

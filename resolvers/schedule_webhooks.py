@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,25 @@ if TYPE_CHECKING:
     from resolvers.schedule_executions import EndedExecution
 
 
+def _occurrence(
+    schedule: tuple[uuid.UUID, str],
+    execution: tuple[uuid.UUID, str, datetime, str | None],
+    run: dict[str, Any] | None,
+) -> dict[str, Any]:
+    schedule_id, name = schedule
+    execution_id, status, scheduled_for, error_message = execution
+    return {
+        "schedule": {"id": str(schedule_id), "name": name},
+        "execution": {
+            "id": str(execution_id),
+            "status": status,
+            "scheduled_for": scheduled_for.isoformat(),
+            "error_message": error_message,
+        },
+        "test_run": run,
+    }
+
+
 async def queue_schedule_fired(
     session: AsyncSession, *, schedule: Schedule, execution: ScheduleExecution, now: datetime
 ) -> None:
@@ -24,16 +44,11 @@ async def queue_schedule_fired(
         session,
         project_id=schedule.project_id,
         event=WebhookEvent.SCHEDULE_FIRED,
-        payload={
-            "schedule": {"id": str(schedule.id), "name": schedule.schedule_name},
-            "execution": {
-                "id": str(execution.id),
-                "status": execution.status,
-                "scheduled_for": execution.scheduled_for.isoformat(),
-                "error_message": execution.error_message,
-            },
-            "test_run": run,
-        },
+        payload=_occurrence(
+            (schedule.id, schedule.schedule_name),
+            (execution.id, execution.status, execution.scheduled_for, execution.error_message),
+            run,
+        ),
         now=now,
     )
 
@@ -62,15 +77,10 @@ async def queue_schedule_run_ended(
         session,
         project_id=ended.project_id,
         event=WebhookEvent.SCHEDULE_RUN_ENDED,
-        payload={
-            "schedule": {"id": str(ended.schedule_id), "name": ended.schedule_name},
-            "execution": {
-                "id": str(ended.execution_id),
-                "status": ended.status.value,
-                "scheduled_for": ended.scheduled_for.isoformat(),
-                "error_message": ended.error_message,
-            },
-            "test_run": _run_of(ended),
-        },
+        payload=_occurrence(
+            (ended.schedule_id, ended.schedule_name),
+            (ended.execution_id, ended.status.value, ended.scheduled_for, ended.error_message),
+            _run_of(ended),
+        ),
         now=now,
     )

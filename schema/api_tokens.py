@@ -35,18 +35,7 @@ class ApiToken:
     @classmethod
     def from_model(cls, row: rows.ApiToken, *, now: datetime) -> ApiToken:
         """Build from the ORM row, as of `now`."""
-        return cls(
-            id=row.id,
-            name=row.name,
-            prefix=row.prefix,
-            role=RoleEnum(row.role),
-            user_id=row.user_id,
-            state=api_tokens.token_state(row, now=now),
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            last_used_at=row.last_used_at,
-            created_at=row.created_at,
-        )
+        return cls(**api_tokens.token_fields(row, now=now) | {"role": RoleEnum(row.role)})
 
 
 @strawberry.type(description="A token just created, with its secret: shown this once only.")

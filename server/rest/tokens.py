@@ -46,18 +46,7 @@ class ApiTokenBody(BaseModel):
     @classmethod
     def of(cls, row: rows.ApiToken, *, now: datetime) -> ApiTokenBody:
         """The body of `row` as of `now`."""
-        return cls(
-            id=row.id,
-            name=row.name,
-            prefix=row.prefix,
-            role=Role(row.role),
-            user_id=row.user_id,
-            state=api_tokens.token_state(row, now=now),
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-            last_used_at=row.last_used_at,
-            created_at=row.created_at,
-        )
+        return cls(**api_tokens.token_fields(row, now=now))
 
 
 class CreatedApiTokenBody(ApiTokenBody):
