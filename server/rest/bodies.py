@@ -58,7 +58,8 @@ class Link:
     """A URL field of a body, computed from the body's other fields by the request's signer."""
 
     description: str
-    url: Callable[[ArtifactLinks, Any], str | None]
+    url: Callable[[ArtifactLinks, Any], Any]
+    kind: Any = str | None
 
 
 def _signed(links: Mapping[str, Link]) -> Any:
@@ -91,7 +92,7 @@ def row_body(
         python = (kinds or {}).get(column.key) or _python_type(column.type)
         fields[column.key] = (python | None if column.nullable else python, ...)
     for name, link in (links or {}).items():
-        fields[name] = (str | None, Field(default=None, description=link.description))
+        fields[name] = (link.kind, Field(default=None, description=link.description))
     validators = {"sign_links": _signed(links)} if links else None
     return create_model(
         orm.__name__, __config__=_ROWS, __doc__=doc, __validators__=validators, **fields
@@ -166,6 +167,20 @@ TestRunResultBody = row_body(
         ),
         "video_url": Link("Video (WebM). " + SIGNED, _artifact("video_path", "id")),
         "trace_url": Link("Playwright trace (zip). " + SIGNED, _artifact("trace_path", "id")),
+        "download_urls": Link(
+            "The saved file of each `captured_downloads` entry, in order (null: none). " + SIGNED,
+            lambda signer, result: (
+                [
+                    signer.artifact(entry.get("path"), owner=result.id)
+                    if isinstance(entry, dict) and isinstance(entry.get("path"), str)
+                    else None
+                    for entry in (result.captured_downloads or [])
+                ]
+                if isinstance(result.captured_downloads, list)
+                else None
+            ),
+            list[str | None] | None,
+        ),
     },
 )
 StepResultBody = row_body(

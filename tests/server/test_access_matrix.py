@@ -15,6 +15,7 @@ ids and defaults; a new operation that needs some and has none fails here, by na
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -543,7 +544,8 @@ async def test_subscription(
                 request, new_context=context_of(world.mine.callers[role]), shared=SharedResults()
             )
             with pytest.raises(OperationFailed) as refused:
-                await anext(aiter(stream))
+                # A subscription that started would wait for events: bound it.
+                await asyncio.wait_for(anext(aiter(stream)), 10)
             assert [error["extensions"]["code"] for error in refused.value.errors] == [
                 "NOT_FOUND"
             ], refused.value.errors
@@ -562,9 +564,14 @@ URL_FIELDS = {
     ("TestRunResult", "traceUrl"),
     ("TestRunItem", "errorScreenshotUrl"),
     ("TestRunItem", "vncUrl"),
+    ("CapturedDownload", "downloadUrl"),
 }
-# Fields named like links that are not ours to sign: the pages a result started and ended on.
-PAGE_ADDRESSES = {("TestRunResult", "initialUrl"), ("TestRunResult", "finalUrl")}
+# Fields named like links that are not ours to sign: addresses on the site under test.
+PAGE_ADDRESSES = {
+    ("TestRunResult", "initialUrl"),
+    ("TestRunResult", "finalUrl"),
+    ("CapturedDownload", "sourceUrl"),
+}
 
 
 def test_every_link_field_is_known() -> None:

@@ -22,6 +22,7 @@ query Files($itemId: UUID!, $resultId: UUID!) {
   testRunResult(id: $resultId) {
     errorScreenshotUrl videoUrl traceUrl
     steps { stepNumber screenshotUrl }
+    downloads { fileName sourceUrl stepNumber sizeBytes error downloadUrl }
   }
 }
 """
@@ -30,6 +31,7 @@ FILES = {
     "error": b"error screenshot",
     "video": b"webm",
     "trace": b"zip",
+    "downloads/01-report.csv": b"a,b\n1,2\n",
 }
 
 
@@ -54,6 +56,16 @@ async def stored_artifacts(session: AsyncSession, caller: Caller, settings: Sett
     result.error_screenshot_path = f"{folder}/error"
     result.video_path = f"{folder}/video"
     result.trace_path = f"{folder}/trace"
+    result.captured_downloads = [
+        {
+            "file_name": "report.csv",
+            "url": "https://site.example/report.csv",
+            "step_number": 3,
+            "path": f"{folder}/downloads/01-report.csv",
+            "size_bytes": 8,
+        },
+        {"file_name": "cancelled.zip", "url": "https://site.example/x", "error": "canceled"},
+    ]
     session.add_all(
         [
             TestStepResult(
@@ -97,6 +109,7 @@ async def test_graphql_urls_open_without_a_token(
         "video": result["videoUrl"],
         "trace": result["traceUrl"],
         "step": result["steps"][0]["screenshotUrl"],
+        "downloads/01-report.csv": result["downloads"][0]["downloadUrl"],
     }
     for name, url in urls.items():
         response = await opened(client, url)
@@ -104,6 +117,16 @@ async def test_graphql_urls_open_without_a_token(
         assert response.content == FILES[name]
     assert item["errorScreenshotUrl"].split("?")[0] == result["errorScreenshotUrl"].split("?")[0]
     assert result["steps"][1]["screenshotUrl"] == "https://cdn.example/shot.png"
+    assert result["downloads"][0]["fileName"] == "report.csv"
+    assert result["downloads"][0]["stepNumber"] == 3
+    assert result["downloads"][1] == {
+        "fileName": "cancelled.zip",
+        "sourceUrl": "https://site.example/x",
+        "stepNumber": None,
+        "sizeBytes": None,
+        "error": "canceled",
+        "downloadUrl": None,
+    }
     assert parse_qs(urlsplit(item["vncUrl"]).query).keys() == {"expires", "sig"}
     assert (await opened(client, item["vncUrl"])).status_code == 200
 
@@ -175,10 +198,12 @@ async def test_rest_bodies_carry_the_same_urls(
         (body["error_screenshot_url"], "error"),
         (item["error_screenshot_url"], "error"),
         (first["screenshot_url"], "step"),
+        (body["download_urls"][0], "downloads/01-report.csv"),
     ):
         response = await opened(client, url)
         assert (response.status_code, response.content) == (200, FILES[name]), name
     assert second["screenshot_url"] == "https://cdn.example/shot.png"
+    assert body["download_urls"][1] is None  # it was never saved
     assert (await opened(client, item["vnc_url"])).status_code == 200
     assert "sig=" in item["vnc_url"] and "expires=" in item["vnc_url"]
 

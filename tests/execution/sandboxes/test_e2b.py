@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from execution.sandboxes.base import SandboxSpec, SandboxUnavailable
