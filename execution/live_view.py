@@ -22,8 +22,6 @@ from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from resolvers.artifacts import signature, signature_matches
-
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, CDPSession, Page
 
@@ -44,31 +42,20 @@ def watched_key(item_id: uuid.UUID) -> str:
     return f"testrun:live:{item_id}:watched"
 
 
-def live_view_signature(secret: str, item_id: uuid.UUID) -> str:
-    """The signature that lets a live view URL in without a token (it goes into `<img>`).
-
-    It does not expire, unlike an artifact's: the stream only exists while the item runs.
-    """
-    return signature(secret, f"live:{item_id}")
-
-
-def live_view_valid(secret: str, item_id: uuid.UUID, candidate: str) -> bool:
-    """Whether `candidate` was made by `live_view_signature` for this item."""
-    return signature_matches(secret, f"live:{item_id}", candidate)
-
-
 @dataclass(frozen=True, slots=True)
 class LiveViewConfig:
     """Where frames go and how the api's live view URL is built."""
 
     redis_url: str
     base_url: str
-    secret: str
 
     def url(self, item_id: uuid.UUID) -> str:
-        """The api's live view page of the item (signed: it opens without a token)."""
-        signature = live_view_signature(self.secret, item_id)
-        return f"{self.base_url}/live/{item_id}?sig={signature}"
+        """The api's live view page of the item, as stored: unsigned, so it opens nothing.
+
+        GraphQL and REST answer it signed with an expiry when they read it
+        (`resolvers.artifacts.ArtifactLinks.live_view`).
+        """
+        return f"{self.base_url}/live/{item_id}"
 
 
 class ScreencastRelay:

@@ -1,30 +1,22 @@
-"""Telling people a scheduled run ended: an email over SMTP and a signed webhook POST.
+"""Telling people a scheduled run ended by email over SMTP.
 
 The scheduler decides what to send when it records a run's end and puts one Dramatiq
-message per delivery on the `notifications` queue; its own small worker delivers them, so
+message per email on the `notifications` queue; its own small worker delivers them, so
 a slow mail server never delays firing. Dramatiq retries a failed delivery with
 exponential backoff; a delivery that still fails is logged and dropped, and the run it
-tells about is never affected.
-
-Webhook bodies are signed when they are made: the secret stays in PostgreSQL and a retry
-sends the very same bytes, delivery id and signature.
+tells about is never affected. (Webhooks go through their own outbox: execution/webhooks.py.)
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
-import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Literal
 
 import aiosmtplib
 import dramatiq
-import httpx
 
 from models.enums import ScheduleExecutionStatus
 from resolvers.schedule_executions import EndedExecution
@@ -33,18 +25,10 @@ logger = logging.getLogger(__name__)
 
 NOTIFICATIONS_QUEUE = "notifications"
 SEND_EMAIL = "send_schedule_email"
-POST_WEBHOOK = "post_schedule_webhook"
-WEBHOOK_EVENT = "schedule.run_ended"
-SIGNATURE_HEADER = "X-Testrun-Signature-256"
-EVENT_HEADER = "X-Testrun-Event"
-DELIVERY_HEADER = "X-Testrun-Delivery"
 # 1 s, 2 s, 4 s ... doubling (with jitter) up to 5 minutes: about 20 minutes of attempts.
 MAX_RETRIES = 10
 MIN_BACKOFF_MS = 1_000
 MAX_BACKOFF_MS = 5 * 60 * 1000
-WEBHOOK_TIMEOUT_S = 10.0
-# Statuses worth another try; any other 4xx means the request itself is refused.
-RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +44,6 @@ class SmtpServer:
     timeout_s: float = 30.0
 
 
-class DeliveryRefused(Exception):
-    """The receiver refused the notification for good: retrying cannot help."""
-
-
-class DeliveryFailed(Exception):
-    """The receiver failed this time: Dramatiq retries the delivery later."""
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature header's value: `sha256=` and the hex HMAC-SHA256 of the raw body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def _outcome(ended: EndedExecution) -> str:
     if ended.test_run_id is None or ended.status is not ScheduleExecutionStatus.COMPLETED:
         return ended.status.value
@@ -83,38 +54,6 @@ def _run_url(base_url: str, ended: EndedExecution) -> str | None:
     if ended.test_run_id is None:
         return None
     return f"{base_url}/api/v1/test-runs/{ended.test_run_id}"
-
-
-def webhook_body(ended: EndedExecution, *, base_url: str, delivery_id: str) -> bytes:
-    """The JSON a webhook receives when a scheduled run ends."""
-    run = None
-    if ended.test_run_id is not None:
-        run = {
-            "id": str(ended.test_run_id),
-            "run_name": ended.run_name,
-            "run_number": ended.run_number,
-            "total_tests": ended.total_tests,
-            "passed_tests": ended.passed_tests,
-            "failed_tests": ended.failed_tests,
-            "skipped_tests": ended.skipped_tests,
-            "pass_rate": float(ended.pass_rate),
-            "duration_ms": ended.duration_ms,
-            "url": _run_url(base_url, ended),
-        }
-    payload = {
-        "event": WEBHOOK_EVENT,
-        "delivery_id": delivery_id,
-        "project_id": str(ended.project_id),
-        "schedule": {"id": str(ended.schedule_id), "name": ended.schedule_name},
-        "execution": {
-            "id": str(ended.execution_id),
-            "status": ended.status.value,
-            "scheduled_for": ended.scheduled_for.isoformat(),
-            "error_message": ended.error_message,
-        },
-        "test_run": run,
-    }
-    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def email_text(ended: EndedExecution, *, base_url: str) -> tuple[str, str]:
@@ -159,25 +98,10 @@ async def send_email(server: SmtpServer, *, to: list[str], subject: str, text: s
     )
 
 
-async def post_webhook(url: str, *, body: bytes, headers: dict[str, str]) -> None:
-    """POST `body`; DeliveryFailed when worth retrying, DeliveryRefused when not."""
-    async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as client:
-        try:
-            response = await client.post(url, content=body, headers=headers)
-        except httpx.TransportError as error:
-            raise DeliveryFailed(f"{url}: {type(error).__name__}: {error}") from error
-    if response.is_success:
-        return
-    problem = f"{url} answered {response.status_code}"
-    if response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES:
-        raise DeliveryFailed(problem)
-    raise DeliveryRefused(problem)
-
-
 def register_notification_actors(
     broker: dramatiq.Broker, smtp: SmtpServer | None, *, max_retries: int = MAX_RETRIES
 ) -> None:
-    """Declare the delivery actors on `broker`; emails are dropped (logged) without `smtp`."""
+    """Declare the email actor on `broker`; emails are dropped (logged) without `smtp`."""
 
     async def send_schedule_email(to: list[str], subject: str, text: str) -> None:
         if smtp is None:
@@ -186,29 +110,18 @@ def register_notification_actors(
         await send_email(smtp, to=to, subject=subject, text=text)
         logger.info("emailed %r to %d recipients", subject, len(to))
 
-    async def post_schedule_webhook(url: str, body: str, headers: dict[str, str]) -> None:
-        delivery = headers.get(DELIVERY_HEADER)
-        try:
-            await post_webhook(url, body=body.encode(), headers=headers)
-        except DeliveryRefused as error:
-            logger.error("webhook %s refused, not retried: %s", delivery, error)
-            raise
-        logger.info("webhook %s delivered to %s", delivery, url)
-
     options: dict[str, Any] = {
         "broker": broker,
         "queue_name": NOTIFICATIONS_QUEUE,
         "max_retries": max_retries,
         "min_backoff": MIN_BACKOFF_MS,
         "max_backoff": MAX_BACKOFF_MS,
-        "throws": (DeliveryRefused,),
     }
     dramatiq.actor(actor_name=SEND_EMAIL, **options)(send_schedule_email)
-    dramatiq.actor(actor_name=POST_WEBHOOK, **options)(post_schedule_webhook)
 
 
 class Notifier:
-    """Turns ended executions into delivery messages on the `notifications` queue."""
+    """Turns ended executions into email messages on the `notifications` queue."""
 
     def __init__(self, broker: dramatiq.Broker, *, base_url: str) -> None:
         self.broker = broker
@@ -216,21 +129,11 @@ class Notifier:
         broker.declare_queue(NOTIFICATIONS_QUEUE)
 
     async def notify(self, ended: EndedExecution) -> None:
-        """Queue the email and the webhook `ended` calls for; a failure here is only logged."""
+        """Queue the email `ended` calls for; a failure here is only logged."""
         try:
             if ended.email_recipients:
                 subject, text = email_text(ended, base_url=self.base_url)
                 await self._send(SEND_EMAIL, list(ended.email_recipients), subject, text)
-            if ended.webhook_url and ended.webhook_secret:
-                delivery_id = str(uuid.uuid4())
-                body = webhook_body(ended, base_url=self.base_url, delivery_id=delivery_id)
-                headers = {
-                    "Content-Type": "application/json",
-                    EVENT_HEADER: WEBHOOK_EVENT,
-                    DELIVERY_HEADER: delivery_id,
-                    SIGNATURE_HEADER: sign(ended.webhook_secret, body),
-                }
-                await self._send(POST_WEBHOOK, ended.webhook_url, body.decode(), headers)
         except Exception:
             logger.exception(
                 "notifications of schedule execution %s not queued", ended.execution_id

@@ -1,4 +1,4 @@
-"""The scheduler process's loop: fires due schedules, follows their runs, reaps stuck items.
+"""The scheduler process's loop: fires schedules, follows their runs, sends webhooks, reaps.
 
 Each job repeats in its own task, so a slow one never delays another. A job may say when
 it next has something to do: the firing job wakes at the next schedule's due time instead
@@ -30,6 +30,8 @@ from execution.notifications import (
     SmtpServer,
     register_notification_actors,
 )
+from execution.webhooks import BATCH as WEBHOOK_BATCH
+from execution.webhooks import MIN_BACKOFF, send_due_webhooks
 from models.database import after_commit, create_engine, create_session_factory, transaction
 from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
@@ -150,6 +152,20 @@ def follower(notifier: Notifier, *, batch: int = FOLLOW_BATCH) -> Job:
     return follow_scheduled_runs
 
 
+def webhook_sender(
+    *, base_url: str, first_backoff: timedelta = MIN_BACKOFF, batch: int = WEBHOOK_BATCH
+) -> Job:
+    """The job that sends due webhook deliveries; a full batch means more wait: go on at once."""
+
+    async def send_webhooks(sessions: async_sessionmaker[AsyncSession]) -> datetime | None:
+        sent = await send_due_webhooks(
+            sessions, base_url=base_url, first_backoff=first_backoff, batch=batch
+        )
+        return datetime.now(UTC) if sent >= batch else None
+
+    return send_webhooks
+
+
 def serve_scheduler(
     broker: dramatiq.Broker,
     *,
@@ -214,6 +230,7 @@ async def _serve(
     every_job = [
         firing(QueueDispatcher(broker)),
         follower(Notifier(broker, base_url=base_url)),
+        webhook_sender(base_url=base_url),
         reaper(broker),
         *jobs,
     ]

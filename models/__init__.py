@@ -15,6 +15,7 @@ from models.schedules import Schedule, ScheduleExecution
 from models.script_variables import ScriptVariable
 from models.tenancy import ApiToken, Project, ProjectMember, User
 from models.test_cases import TestCase, TestScript
+from models.webhooks import WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -37,4 +38,5 @@ __all__ = [
     "TestScript",
     "TestStepResult",
     "User",
+    "WebhookDelivery",
 ]

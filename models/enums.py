@@ -149,3 +149,19 @@ class Role(StrEnum):
     def can_write(self) -> bool:
         """Editors and admins change data and run tests; viewers only read."""
         return self in (Role.EDITOR, Role.ADMIN)
+
+
+class WebhookEvent(StrEnum):
+    """What a project's webhook is told about."""
+
+    RUN_ENDED = "run.ended"
+    SCHEDULE_FIRED = "schedule.fired"
+    SCHEDULE_RUN_ENDED = "schedule.run_ended"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one webhook delivery is: still trying, delivered, or given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"

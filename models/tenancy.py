@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at, one_of, updated_at, uuid_pk
@@ -27,8 +28,9 @@ class User(Base):
 class Project(Base):
     """A project of a tenant; every test case, run and schedule belongs to one.
 
-    `webhook_url` receives a signed POST when a scheduled run ends; `webhook_secret` is the
-    HMAC-SHA256 key of that signature, shared with the receiver.
+    `webhook_url` receives a signed POST for each of `webhook_events` (every event when
+    null); `webhook_secret` is the HMAC-SHA256 key of that signature, shared with the
+    receiver and never shown again.
     """
 
     __tablename__ = "projects"
@@ -39,6 +41,7 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(255))
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    webhook_events: Mapped[list[str] | None] = mapped_column(ARRAY(String(50)))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

@@ -1,4 +1,4 @@
-"""Who may do what: writes need an editor or admin token; some settings an admin token."""
+"""Who may do what: writes need an editor or admin token; managing the project an admin."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def require_writer(principal: Principal) -> None:
         raise Forbidden(f"A {principal.role.value} token cannot change data; use an editor token")
 
 
-def require_admin(principal: Principal, what: str) -> None:
+def require_admin(principal: Principal, what: str = "the project") -> None:
     """Forbidden unless the caller is an admin of its project, who alone manages `what`."""
     if principal.role is not Role.ADMIN:
         raise Forbidden(f"Only an admin token manages {what}; this one is {principal.role.value}")

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.database import after_commit
 from models.runs import RunEvent, TestRun
 from resolvers.fitting import fit_row
+from resolvers.webhook_deliveries import RUN_ENDING_EVENTS, queue_run_ended
 
 _PUBLISHER = "testrun.event_publisher"
 _UNPUBLISHED = "testrun.unpublished_events"
@@ -112,6 +114,8 @@ async def append_run_event(
     event = RunEvent(test_run_id=run_id, seq=seq, type=type, payload=payload)
     session.add(event)
     await session.flush()
+    if type in RUN_ENDING_EVENTS:  # whoever ended it: the webhook hears of it
+        await queue_run_ended(session, run_id=run_id, now=datetime.now(UTC))
     _publish_after_commit(session, LiveEvent(run_id, project_id, seq, type, payload))
     return event
 

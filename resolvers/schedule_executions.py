@@ -14,7 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from resolvers.items import insert_test_run_items
 from resolvers.recurrence import Recurrence, next_occurrence
 from resolvers.run_inputs import MAX_ITEMS_PER_CALL, StartOptions, TestRunCreate
 from resolvers.runs import create_test_run, start_test_run
+from resolvers.schedule_webhooks import queue_schedule_fired, queue_schedule_run_ended
 from resolvers.tokens import Principal
 from resolvers.validation import parse
 
@@ -291,6 +292,7 @@ async def fire_due_schedule(
             dispatcher=dispatcher,
         )
         schedule.execution_count += 1
+        await queue_schedule_fired(session, schedule=schedule, execution=execution, now=now)
     schedule.next_execution_at = next_occurrence(
         Recurrence.of(schedule), scheduled_for, fired=schedule.execution_count
     )
@@ -348,8 +350,6 @@ class EndedExecution:
     notify_on_completion: bool
     notify_on_failure: bool
     notification_emails: tuple[str, ...]
-    webhook_url: str | None
-    webhook_secret: str | None
 
     @property
     def failed(self) -> bool:
@@ -412,7 +412,9 @@ async def follow_ended_runs(session: AsyncSession, *, limit: int = 50) -> list[E
             )
             .values(last_execution_status=execution.status)
         )
-        ended.append(_describe(execution, run, schedule, project))
+        described = _describe(execution, run, schedule, project)
+        await queue_schedule_run_ended(session, ended=described, now=datetime.now(UTC))
+        ended.append(described)
     await session.flush()
     return ended
 
@@ -440,6 +442,4 @@ def _describe(
         notify_on_completion=schedule.notify_on_completion,
         notify_on_failure=schedule.notify_on_failure,
         notification_emails=tuple(schedule.notification_emails or ()),
-        webhook_url=project.webhook_url,
-        webhook_secret=project.webhook_secret,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.extensions import SchemaExtension
 
 from models.database import transaction
+from resolvers.artifacts import ArtifactLinks
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import Unauthenticated
 from resolvers.run_feeds import LiveRuns
@@ -49,6 +51,8 @@ class Context:
     # The operation's read session while one is open; the transport may hand in the one
     # the request was authenticated with.
     reads: AsyncSession | None = None
+    # Signs the artifact and live view URLs the operation answers; None answers none.
+    links: ArtifactLinks | None = None
 
     @property
     def principal(self) -> Principal:
@@ -92,6 +96,14 @@ class Context:
         reads, self.reads = self.reads, None
         if reads is not None:
             await reads.close()
+
+    def artifact_url(self, stored: str | None, *, owner: uuid.UUID) -> str | None:
+        """The signed, expiring URL of a file of the row `owner` (see `ArtifactLinks`)."""
+        return None if self.links is None else self.links.artifact(stored, owner=owner)
+
+    def live_view_url(self, stored: str | None, *, item_id: uuid.UUID) -> str | None:
+        """The item's live view URL, signed with an expiry now."""
+        return None if self.links is None else self.links.live_view(stored, item_id=item_id)
 
     def loader(self, batch: BatchLoad[K, V]) -> BatchLoader[K, V]:
         """This request's loader for `batch`, which answers keys in their order."""

@@ -35,3 +35,13 @@ Executor = strawberry.enum(
     description="Who executes a run: SERVER (the workers replay proven steps) or CLIENT "
     "(an outside executor submits results).",
 )
+WebhookEvent = strawberry.enum(
+    enums.WebhookEvent,
+    description="What a webhook is told about: RUN_ENDED (every run, however started), "
+    "SCHEDULE_FIRED, SCHEDULE_RUN_ENDED.",
+)
+DeliveryStatus = strawberry.enum(
+    enums.DeliveryStatus,
+    description="A webhook delivery: PENDING (trying, with backoff), DELIVERED, FAILED "
+    "(refused, or out of attempts).",
+)

@@ -55,7 +55,6 @@ class TestRunItem:
     )
     results_folder: str | None = strawberry.field(description="Where its artifacts are stored.")
     current_step: int = strawberry.field(description="Step executing now (live progress).")
-    vnc_url: str | None = strawberry.field(description="Live view of its browser while running.")
     attempt: int = strawberry.field(description="Executions started so far (for retries).")
     claimed_by: str | None = strawberry.field(description="Worker executing it.")
     heartbeat_at: datetime | None = strawberry.field(
@@ -63,6 +62,8 @@ class TestRunItem:
     )
     created_at: datetime = strawberry.field(description="When it was added to the run.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    # As stored: the local sandbox's unsigned live view URL, or E2B's stream URL.
+    stored_vnc_url: strawberry.Private[str | None]
     # The nested fields are fetched for all the items at once by `load_many`, which fills
     # in those the query selects: a run's 100 items answer them without 100 awaits each.
     test_case: TestCase | None = strawberry.field(
@@ -94,10 +95,24 @@ class TestRunItem:
                 cls,
                 row,
                 status=ItemStatus(row.status),
+                stored_vnc_url=row.vnc_url,
                 **(unselected | {attribute: values[n] for attribute, values in fetched}),
             )
             for n, row in enumerate(found)
         ]
+
+    @strawberry.field(
+        description="Live view of its browser while running: a link that opens without a "
+        "token and expires (read it again for a fresh one)."
+    )
+    def vnc_url(self, info: Info) -> str | None:
+        """The live view URL, signed now."""
+        return info.context.live_view_url(self.stored_vnc_url, item_id=self.id)
+
+    @strawberry.field(description="Screenshot taken at the failure: a signed link that expires.")
+    def error_screenshot_url(self, info: Info) -> str | None:
+        """Signed URL of `error_screenshot_path`."""
+        return info.context.artifact_url(self.error_screenshot_path, owner=self.id)
 
 
 async def _test_cases(info: Info, found: Sequence[rows.TestRunItem]) -> list[TestCase | None]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.api_tokens import ApiTokenMutation
 from schema.results import ResultMutation
 from schema.runs import RunMutation
 from schema.schedules import ScheduleMutation
 from schema.script_variables import ScriptVariableMutation
 from schema.scripts import ScriptMutation
 from schema.test_cases import TestCaseMutation
+from schema.webhooks import WebhookMutation
 
 
 @strawberry.type(description="Changes; each runs in one transaction, viewers get FORBIDDEN.")
@@ -20,5 +22,7 @@ class Mutation(
     ScriptMutation,
     ScriptVariableMutation,
     ResultMutation,
+    ApiTokenMutation,
+    WebhookMutation,
 ):
     """GraphQL Mutation root."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.api_tokens import ApiTokenQuery
 from schema.results import ResultQuery
 from schema.runs import RunQuery
 from schema.schedules import ScheduleQuery
@@ -11,6 +12,7 @@ from schema.script_variables import ScriptVariableQuery
 from schema.scripts import ScriptQuery
 from schema.tenancy import TenancyQuery
 from schema.test_cases import TestCaseQuery
+from schema.webhooks import WebhookQuery
 
 
 @strawberry.type(description="Read operations; every field is scoped to the token's project.")
@@ -22,5 +24,7 @@ class Query(
     ScriptQuery,
     ScriptVariableQuery,
     ResultQuery,
+    ApiTokenQuery,
+    WebhookQuery,
 ):
     """GraphQL Query root."""

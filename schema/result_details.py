@@ -20,6 +20,7 @@ from models.enums import (
     ScriptType,
 )
 from schema import enums as graphql_enums
+from schema.context import Info
 from schema.conversion import bulk_input, from_columns
 from schema.scalars import JSON, Long
 
@@ -41,18 +42,34 @@ class StepResult:
     element_html: str | None = strawberry.field(description="The element's HTML, on failure.")
     input_value: str | None = strawberry.field(description="Text it typed, for input steps.")
     screenshot_path: str | None = strawberry.field(description="Screenshot file.")
-    screenshot_url: str | None = strawberry.field(description="Screenshot in cloud storage.")
     error_message: str | None = strawberry.field(description="Why it failed.")
     error_stack_trace: str | None = strawberry.field(description="Stack trace of the failure.")
     playwright_code: str | None = strawberry.field(description="Playwright code of the step.")
     window_id: str | None = strawberry.field(description="Browser window it ran in.")
     window_title: str | None = strawberry.field(description="Title of that window.")
     created_at: datetime = strawberry.field(description="When it was recorded.")
+    # The URL an outside executor stored (its cloud storage), answered as it is.
+    stored_screenshot_url: strawberry.Private[str | None]
 
     @classmethod
     def from_model(cls, row: rows.TestStepResult) -> StepResult:
         """Build from the ORM row."""
-        return from_columns(cls, row, status=graphql_enums.ResultStatus(row.status))
+        return from_columns(
+            cls,
+            row,
+            status=graphql_enums.ResultStatus(row.status),
+            stored_screenshot_url=row.screenshot_url,
+        )
+
+    @strawberry.field(
+        description="The screenshot: the executor's own URL when it gave one, else a signed "
+        "link to the stored file that opens without a token and expires."
+    )
+    def screenshot_url(self, info: Info) -> str | None:
+        """The stored URL, or the signed one of `screenshot_path`."""
+        return self.stored_screenshot_url or info.context.artifact_url(
+            self.screenshot_path, owner=self.test_run_result_id
+        )
 
 
 @strawberry.type(description="The outcome of one verification of a result.")
@@ -92,6 +109,23 @@ class CheckpointResult:
             status=graphql_enums.CheckpointStatus(row.status),
             diff_percentage=None if diff is None else float(diff),
         )
+
+    @strawberry.field(description="The expected image: a signed link that expires.")
+    def baseline_screenshot_url(self, info: Info) -> str | None:
+        """Signed URL of `baseline_screenshot_path`."""
+        return info.context.artifact_url(
+            self.baseline_screenshot_path, owner=self.test_run_result_id
+        )
+
+    @strawberry.field(description="The image taken: a signed link that expires.")
+    def actual_screenshot_url(self, info: Info) -> str | None:
+        """Signed URL of `actual_screenshot_path`."""
+        return info.context.artifact_url(self.actual_screenshot_path, owner=self.test_run_result_id)
+
+    @strawberry.field(description="The visual difference: a signed link that expires.")
+    def diff_screenshot_url(self, info: Info) -> str | None:
+        """Signed URL of `diff_screenshot_path`."""
+        return info.context.artifact_url(self.diff_screenshot_path, owner=self.test_run_result_id)
 
 
 @strawberry.type(description="What a pre, post or on-demand script did during a result.")

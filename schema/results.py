@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -32,6 +33,43 @@ from schema.result_details import (
     TestRunResultInput,
 )
 from schema.scalars import JSON, Long
+
+
+@strawberry.type(description="A file the page downloaded during a result.")
+class CapturedDownload:
+    """One entry of a result's `captured_downloads`."""
+
+    file_name: str | None = strawberry.field(description="The name the page suggested.")
+    source_url: str | None = strawberry.field(description="Where it was downloaded from.")
+    step_number: int | None = strawberry.field(description="The step that downloaded it.")
+    size_bytes: int | None = strawberry.field(description="Its size, once saved.")
+    error: str | None = strawberry.field(description="Why it could not be saved.")
+    download_url: str | None = strawberry.field(
+        description="The saved file: a link that opens without a token and expires."
+    )
+
+    @classmethod
+    def of(cls, entry: dict[str, Any], download_url: str | None) -> CapturedDownload:
+        """Build from a stored entry and its signed URL."""
+        return cls(
+            file_name=_text(entry.get("file_name")),
+            source_url=_text(entry.get("url")),
+            step_number=_number(entry.get("step_number")),
+            size_bytes=_number(entry.get("size_bytes")),
+            error=_text(entry.get("error")),
+            download_url=download_url,
+        )
+
+
+# Clients submit `captured_downloads` as free JSON: what is not of the field's type is null.
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**31:
+        return None
+    return value
 
 
 @strawberry.type(description="One execution of a run item: one per attempt and per data row.")
@@ -103,6 +141,38 @@ class TestRunResult:
             pass_rate=float(row.pass_rate),
             checkpoint_pass_rate=float(row.checkpoint_pass_rate),
         )
+
+    @strawberry.field(description="The files the page downloaded, each with a signed link.")
+    def downloads(self, info: Info) -> list[CapturedDownload]:
+        """`captured_downloads` as typed entries."""
+        entries: list[Any] = (
+            self.captured_downloads if isinstance(self.captured_downloads, list) else []
+        )
+        return [
+            CapturedDownload.of(
+                entry, info.context.artifact_url(_text(entry.get("path")), owner=self.id)
+            )
+            for entry in entries
+            if isinstance(entry, dict)
+        ]
+
+    @strawberry.field(description="Screenshot at failure: a signed link that expires.")
+    def error_screenshot_url(self, info: Info) -> str | None:
+        """Signed URL of `error_screenshot_path`."""
+        return info.context.artifact_url(self.error_screenshot_path, owner=self.id)
+
+    @strawberry.field(description="Video of the result (WebM): a signed link that expires.")
+    def video_url(self, info: Info) -> str | None:
+        """Signed URL of `video_path`."""
+        return info.context.artifact_url(self.video_path, owner=self.id)
+
+    @strawberry.field(
+        description="Playwright trace (zip): a signed link that expires; open it with "
+        "`playwright show-trace <url>`."
+    )
+    def trace_url(self, info: Info) -> str | None:
+        """Signed URL of `trace_path`."""
+        return info.context.artifact_url(self.trace_path, owner=self.id)
 
     @strawberry.field(description="Its steps, by step number.")
     async def steps(self, info: Info) -> list[StepResult]:

@@ -20,7 +20,7 @@ from strawberry.asgi import GraphQL
 from resolvers.tokens import Principal
 from schema import schema
 from schema.context import Context
-from server.artifacts import artifact_routes
+from server.artifacts import artifact_links, artifact_routes, request_base_url
 from server.auth import BearerAuthMiddleware, request_reads
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
@@ -60,6 +60,7 @@ class GraphQLApp(GraphQL[Context, None]):
             dispatcher=services.dispatcher,
             read_session_factory=services.read_sessions,
             reads=request_reads(request.scope),
+            links=artifact_links(services.settings, request_base_url(services.settings, request)),
         )
 
 

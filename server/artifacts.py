@@ -6,17 +6,16 @@ report load without an Authorization header; the auth middleware lets these thro
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from resolvers.artifacts import (
     ARTIFACTS_PREFIX,
+    ArtifactLinks,
     artifact_path,
-    sign_artifact_url,
     verify_artifact_signature,
 )
 from server.services import Services
@@ -25,18 +24,18 @@ from server.settings import Settings
 EXPIRED = "Invalid or expired artifact link: reload the page that gave it for a fresh one"
 
 
-def artifact_url_signer(settings: Settings, base_url: str) -> Callable[[str], str | None]:
-    """Turns a stored artifact path into an absolute signed URL (None: it names no file)."""
-    expires_at = datetime.now(UTC) + timedelta(seconds=settings.artifact_url_ttl_s)
-    secret = settings.secret_key.get_secret_value()
+def artifact_links(settings: Settings, base_url: str) -> ArtifactLinks:
+    """The signer of one response's artifact and live view URLs (`TESTRUN_ARTIFACT_URL_TTL_S`)."""
+    return ArtifactLinks(
+        secret=settings.secret_key.get_secret_value(),
+        base_url=base_url.rstrip("/"),
+        expires_at=datetime.now(UTC) + timedelta(seconds=settings.artifact_url_ttl_s),
+    )
 
-    def sign(stored: str) -> str | None:
-        path = artifact_path(stored)
-        if path is None:
-            return None
-        return base_url.rstrip("/") + sign_artifact_url(path, secret=secret, expires_at=expires_at)
 
-    return sign
+def request_base_url(settings: Settings, request: HTTPConnection) -> str:
+    """The URL clients reach the api at: TESTRUN_PUBLIC_URL, else the request's own."""
+    return settings.public_url or str(request.base_url)
 
 
 async def serve_artifact(request: Request) -> Response:

@@ -2,8 +2,8 @@
 
 The worker casts the page to Redis while the item is watched (execution/live_view.py);
 here a viewer gets a small page around an MJPEG stream of those frames, which any
-browser shows in a plain `<img>`. The URL carries a signature instead of a token, so it
-opens from a dashboard link as it is.
+browser shows in a plain `<img>`. The URL carries a signature with an expiry instead of a
+token (made when GraphQL or REST read the item), so it opens from a dashboard link as it is.
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ import html
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from execution.live_view import WATCHED_TTL_S, frames_channel, live_view_valid, watched_key
+from execution.live_view import WATCHED_TTL_S, frames_channel, watched_key
+from resolvers.artifacts import verify_live_view_signature
 from server.services import Services
 
 BOUNDARY = "frame"
@@ -39,14 +42,21 @@ changes, and stays on the last one when the test case ends.</header>
 
 
 def _verified_item(request: Request) -> uuid.UUID | None:
+    """The item whose view the URL opens: signed for it, and not expired."""
     services: Services = request.app.state.services
     try:
         item_id = uuid.UUID(request.path_params["item_id"])
+        expires = int(request.query_params.get("expires", ""))
     except ValueError:
         return None
-    signature = request.query_params.get("sig", "")
-    secret = services.settings.secret_key.get_secret_value()
-    return item_id if live_view_valid(secret, item_id, signature) else None
+    valid = verify_live_view_signature(
+        item_id,
+        expires=expires,
+        candidate=request.query_params.get("sig", ""),
+        secret=services.settings.secret_key.get_secret_value(),
+        now=datetime.now(UTC),
+    )
+    return item_id if valid else None
 
 
 def _not_found(request: Request) -> JSONResponse:
@@ -60,7 +70,10 @@ async def live_page(request: Request) -> Response:
     item_id = _verified_item(request)
     if item_id is None:
         return _not_found(request)
-    stream = f"/live/{item_id}/stream?sig={html.escape(request.query_params['sig'])}"
+    query = urlencode(
+        {"expires": request.query_params["expires"], "sig": request.query_params["sig"]}
+    )
+    stream = html.escape(f"/live/{item_id}/stream?{query}")
     return HTMLResponse(PAGE.format(item=item_id, stream=stream))
 
 

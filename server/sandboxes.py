@@ -38,11 +38,7 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
         )
     live_view = None
     if settings.redis_url and not settings.inline:  # frames are relayed through Redis
-        live_view = LiveViewConfig(
-            redis_url=settings.redis_url,
-            base_url=settings.base_url,
-            secret=settings.secret_key.get_secret_value(),
-        )
+        live_view = LiveViewConfig(redis_url=settings.redis_url, base_url=settings.base_url)
     return LocalSandboxProvider(
         ensure_chromium(settings.chromium, install=False),
         live_view=live_view,

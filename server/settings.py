@@ -169,6 +169,13 @@ class Settings(BaseSettings):
         description="Browser origins allowed to open GraphQL WebSockets, comma-separated "
         "(e.g. https://dashboard.example.com); the api's own origin always is, * allows any.",
     )
+    token_recheck_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often open WebSockets re-check their token: a revoked or expired "
+        "one is closed (4403) within this long.",
+    )
     max_subscriptions_per_connection: int = Field(
         default=20, ge=1, le=1000, description="Subscriptions one WebSocket may hold at once."
     )

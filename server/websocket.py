@@ -2,8 +2,9 @@
 
 The token comes in the `connection_init` payload (browsers cannot set headers on a
 WebSocket): `{"authorization": "Bearer <token>"}`. Close codes are the protocol's:
-4400 bad message, 4401 subscribe before ack, 4403 missing or bad token, 4406 other
-subprotocol, 4408 no init in time, 4409 duplicate id, 4429 second init.
+4400 bad message, 4401 subscribe before ack, 4403 missing or bad token (also when the
+token is revoked or expires while the connection is open), 4406 other subprotocol, 4408
+no init in time, 4409 duplicate id, 4429 second init.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +23,9 @@ from models.database import transaction
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import Principal, authenticate_token
 from schema.context import Context
+from server.artifacts import artifact_links
 from server.services import Services
+from server.token_watch import TokenWatch
 from server.websocket_operations import (
     OperationFailed,
     OperationRequest,
@@ -64,10 +68,18 @@ def init_secret(payload: object) -> str:
 class GraphQLConnection:
     """One client's WebSocket: its principal and running operations."""
 
-    def __init__(self, websocket: WebSocket, services: Services, shared: SharedResults) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        services: Services,
+        shared: SharedResults,
+        token_watch: TokenWatch,
+    ) -> None:
         self.websocket = websocket
         self.services = services
         self.shared = shared
+        self.token_watch = token_watch
+        self._unwatch: Callable[[], None] | None = None
         self.principal: Principal | None = None
         self.initialized = False
         self.operations: dict[str, asyncio.Task[None]] = {}
@@ -89,6 +101,8 @@ class GraphQLConnection:
                     return
         finally:
             init_deadline.cancel()
+            if self._unwatch is not None:
+                self._unwatch()
             for task in self.operations.values():
                 task.cancel()
 
@@ -124,8 +138,14 @@ class GraphQLConnection:
         except Unauthenticated:
             await self.close(4403, "Forbidden")
             return False
+        self._unwatch = self.token_watch.watch(self.principal.token_id, self._token_stopped)
         await self.send({"type": "connection_ack"})
         return True
+
+    async def _token_stopped(self) -> None:
+        for task in self.operations.values():
+            task.cancel()
+        await self.close(4403, "Token revoked or expired")
 
     async def _subscribe(self, message: dict[str, Any]) -> bool:
         if self.principal is None:
@@ -174,6 +194,7 @@ class GraphQLConnection:
             dispatcher=self.services.dispatcher,
             live=self.services.live,
             read_session_factory=self.services.read_sessions,
+            links=artifact_links(self.services.settings, self.services.settings.base_url),
         )
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -223,5 +244,9 @@ async def graphql_websocket(websocket: WebSocket) -> None:
         await websocket.close(4406, "Subprotocol not acceptable")
         return
     await websocket.accept(subprotocol=PROTOCOL)
-    shared: SharedResults = websocket.app.state.shared_results
-    await GraphQLConnection(websocket, services, shared).serve()
+    state = websocket.app.state
+    if getattr(state, "token_watch", None) is None:
+        state.token_watch = TokenWatch(
+            services.read_sessions, interval_s=services.settings.token_recheck_s
+        )
+    await GraphQLConnection(websocket, services, state.shared_results, state.token_watch).serve()

@@ -1,13 +1,21 @@
-"""E2B sandboxes: a cloud desktop per test case, its Chrome driven over CDP and shown over noVNC."""
+"""E2B sandboxes: a cloud desktop per test case, its Chrome driven over CDP and shown over noVNC.
+
+Neither is open to whoever learns the sandbox's public name: Chrome's DevTools listen on
+localhost behind a gate that wants the sandbox's secret token (`sandbox_gate`), and the
+VNC server wants a password that only the item's `vnc_url` carries.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import secrets
 import shlex
+import string
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal, Protocol, Unpack
 from urllib.parse import urlsplit
 
@@ -25,8 +33,10 @@ from e2b import (
 from e2b import CommandResult as E2BCommandResult
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
+from execution.sandboxes import sandbox_gate
 from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult, SandboxSpec, SandboxUnavailable
 from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_video_encoder
+from execution.sandboxes.sandbox_gate import TOKEN_HEADER, TOKEN_VARIABLE
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +60,15 @@ def deployment_metadata(deployment: str | None) -> dict[str, str]:
 
 
 DISPLAY = ":0"
+# Chrome's DevTools listen on localhost only; the gate in front of them is the public port.
 CDP_PORT = 9222
+CDP_GATE_PORT = 9223
 VNC_PORT = 5900
 NOVNC_PORT = 6080
+# VNC authentication only uses a password's first 8 characters.
+VNC_PASSWORD_LENGTH = 8
+_GATE_FILE = "testrun/sandbox_gate.py"
+_VNC_PASSWORD_FILE = "~/.vnc/passwd"
 # Chrome answers DevTools requests (the WebSocket upgrade too) only when their Host is
 # localhost or an IP, never the sandbox's public name; E2B's proxy rewrites it for us.
 _HOST_MASK = "localhost:${PORT}"
@@ -65,7 +81,14 @@ _BROWSER_CLOSE_TIMEOUT_S = 30.0
 
 # The `desktop` template has no X server running: the client starts one (as e2b_desktop does).
 _XVFB = "Xvfb {display} -ac -screen 0 {width}x{height}x24 -nolisten tcp"
-_X11VNC = f"x11vnc -display {DISPLAY} -viewonly -forever -shared -nopw -rfbport {VNC_PORT}"
+# As e2b-desktop's `stream.start(require_auth=True)` does: a password only the viewer's URL
+# carries, and the VNC server itself only on localhost (noVNC is its one way in).
+_STORE_VNC_PASSWORD = "mkdir -p ~/.vnc && x11vnc -storepasswd {password} " + _VNC_PASSWORD_FILE
+_X11VNC = (
+    f"x11vnc -display {DISPLAY} -viewonly -forever -shared -localhost "
+    f"-rfbauth {_VNC_PASSWORD_FILE} -rfbport {VNC_PORT}"
+)
+_GATE = f"python3 {_GATE_FILE} {CDP_GATE_PORT} {CDP_PORT}"
 # The template keeps noVNC in /opt/noVNC, off PATH.
 _NOVNC = (
     'PATH="/opt/noVNC/utils:$PATH" '
@@ -188,6 +211,8 @@ class E2BSandbox:
         self._context_options: dict[str, Any] = {}
         self._vnc_url: str | None = None
         self._closed = False
+        # The per-sandbox secret of Chrome's DevTools gate (see `sandbox_gate`).
+        self._token = secrets.token_urlsafe(32)
 
     @classmethod
     async def start(
@@ -219,7 +244,7 @@ class E2BSandbox:
 
     @property
     def vnc_url(self) -> str | None:
-        """The sandbox's screen in a browser, view-only, through noVNC."""
+        """The sandbox's screen in a browser, view-only, through noVNC, with its VNC password."""
         return self._vnc_url
 
     @property
@@ -308,14 +333,23 @@ class E2BSandbox:
         height = (spec.viewport_height or 720) + _CHROME_UI_HEIGHT
         await self._run_background(_XVFB.format(display=DISPLAY, width=width, height=height))
         await self._wait_for_display(deadline)
+        vnc_password = "".join(
+            secrets.choice(string.ascii_letters + string.digits) for _ in range(VNC_PASSWORD_LENGTH)
+        )
+        stored = await self._remote.commands.run(
+            _STORE_VNC_PASSWORD.format(password=vnc_password), background=True, timeout=30
+        )
+        await stored.wait()
         await self._run_background(_X11VNC)
         await self._run_background(_NOVNC)
+        await self._remote.files.write(_GATE_FILE, Path(sandbox_gate.__file__).read_text())
+        await self._run_background(_GATE, envs={TOKEN_VARIABLE: self._token})
         chrome = await self._run_background(
             shlex.join(
                 [
                     "google-chrome",
+                    # Without --remote-debugging-address Chrome listens on localhost only.
                     f"--remote-debugging-port={CDP_PORT}",
-                    "--remote-debugging-address=0.0.0.0",
                     f"--user-data-dir=/tmp/testrun-chrome-{spec.item_id}",
                     "--window-position=0,0",
                     f"--window-size={width},{height}",
@@ -327,10 +361,12 @@ class E2BSandbox:
         )
         # The SDK's own rule for a sandbox's URLs: plain HTTP only in debug mode (a local one).
         http, ws = ("http", "ws") if self._remote.connection_config.debug else ("https", "wss")
-        cdp_host = self._remote.get_host(CDP_PORT)
+        cdp_host = self._remote.get_host(CDP_GATE_PORT)
         browser_path = await self._wait_for_cdp(chrome, f"{http}://{cdp_host}", deadline)
         self._browser = await playwright.chromium.connect_over_cdp(
-            f"{ws}://{cdp_host}{browser_path}", timeout=max(deadline - time.monotonic(), 1) * 1000
+            f"{ws}://{cdp_host}{browser_path}",
+            timeout=max(deadline - time.monotonic(), 1) * 1000,
+            headers={TOKEN_HEADER: self._token},
         )
         options: dict[str, Any] = {}
         if spec.viewport_width and spec.viewport_height:
@@ -342,7 +378,7 @@ class E2BSandbox:
         self._context = await self._browser.new_context(**options)
         self._vnc_url = (
             f"{http}://{self._remote.get_host(NOVNC_PORT)}/vnc.html"
-            "?autoconnect=true&view_only=true&resize=scale"
+            f"?autoconnect=true&view_only=true&resize=scale&password={vnc_password}"
         )
 
     async def _run_background(
@@ -369,7 +405,7 @@ class E2BSandbox:
 
     async def _wait_for_cdp(self, chrome: E2BCommandHandle, endpoint: str, deadline: float) -> str:
         """The browser's WebSocket path, once Chrome's DevTools endpoint answers."""
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx.AsyncClient(timeout=10, headers={TOKEN_HEADER: self._token}) as http:
             while True:
                 if chrome.exit_code is not None:
                     raise RuntimeError(

@@ -10,7 +10,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from server.rest import execute, reports, results, runs, schedules, script_variables
+from server.rest import (
+    execute,
+    reports,
+    results,
+    runs,
+    schedules,
+    script_variables,
+    tokens,
+    webhooks,
+)
 from server.rest.docs import render_docs
 from server.rest.openapi import openapi_document
 from server.rest.operations import AnyOperation, routes
@@ -22,6 +31,8 @@ OPERATIONS: list[AnyOperation] = [
     *schedules.OPERATIONS,
     *execute.OPERATIONS,
     *script_variables.OPERATIONS,
+    *tokens.OPERATIONS,
+    *webhooks.OPERATIONS,
 ]
 DESCRIPTION = (
     "The REST compatibility routes of testrun (GraphQL at /graphql has the same operations). "

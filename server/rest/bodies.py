@@ -8,11 +8,13 @@ list to keep in step. Columns only the engine uses are left out.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from sqlalchemy import JSON, Numeric, Table
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeEngine
@@ -30,6 +32,7 @@ from models.results import (
 )
 from models.runs import TestRun, TestRunItem
 from models.schedules import Schedule, ScheduleExecution
+from resolvers.artifacts import ArtifactLinks
 from resolvers.validation import PageInput
 
 Body = type[BaseModel]
@@ -46,21 +49,61 @@ def _python_type(sql_type: TypeEngine[Any]) -> Any:
     return sql_type.python_type
 
 
+# The signer of the artifact and live view URLs of the response being built (set per request).
+ARTIFACT_LINKS: ContextVar[ArtifactLinks | None] = ContextVar("artifact_links", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A URL field of a body, computed from the body's other fields by the request's signer."""
+
+    description: str
+    url: Callable[[ArtifactLinks, Any], Any]
+    kind: Any = str | None
+
+
+def _signed(links: Mapping[str, Link]) -> Any:
+    def sign(model: Any) -> Any:
+        signer = ARTIFACT_LINKS.get()
+        if signer is not None:
+            for name, link in links.items():
+                setattr(model, name, link.url(signer, model))
+        return model
+
+    return model_validator(mode="after")(sign)
+
+
 def row_body(
     orm: type[Base],
     doc: str,
     *,
     exclude: frozenset[str] = frozenset(),
     kinds: Mapping[str, type[StrEnum]] | None = None,
+    links: Mapping[str, Link] | None = None,
 ) -> Body:
-    """A body with every column of `orm`'s table but `exclude`; `kinds` types enum columns."""
+    """A body with every column of `orm`'s table but `exclude`; `kinds` types enum columns.
+
+    `links` are URL fields (new, or columns answered signed) filled from the other fields.
+    """
     fields: dict[str, Any] = {}
     for column in cast("Table", orm.__table__).columns:
         if column.key in exclude:
             continue
         python = (kinds or {}).get(column.key) or _python_type(column.type)
         fields[column.key] = (python | None if column.nullable else python, ...)
-    return create_model(orm.__name__, __config__=_ROWS, __doc__=doc, **fields)
+    for name, link in (links or {}).items():
+        fields[name] = (link.kind, Field(default=None, description=link.description))
+    validators = {"sign_links": _signed(links)} if links else None
+    return create_model(
+        orm.__name__, __config__=_ROWS, __doc__=doc, __validators__=validators, **fields
+    )
+
+
+def _artifact(path: str, owner: str) -> Callable[[ArtifactLinks, Any], str | None]:
+    return lambda signer, model: signer.artifact(getattr(model, path), owner=getattr(model, owner))
+
+
+SIGNED = "A link that opens without a token and expires (`TESTRUN_ARTIFACT_URL_TTL_S`)."
 
 
 def body(name: str, doc: str, **fields: Any) -> Body:
@@ -104,19 +147,67 @@ TestRunItemBody = row_body(
     "One test case in a run: its place, status, live progress and statistics.",
     exclude=frozenset({"attempt", "claimed_by", "heartbeat_at"}),
     kinds={"status": enums.ItemStatus},
+    links={
+        "vnc_url": Link(
+            "Live view of its browser while running, signed when read: " + SIGNED,
+            lambda signer, item: signer.live_view(item.vnc_url, item_id=item.id),
+        ),
+        "error_screenshot_url": Link(
+            "Screenshot at the failure. " + SIGNED, _artifact("error_screenshot_path", "id")
+        ),
+    },
 )
 TestRunResultBody = row_body(
     TestRunResult,
     "One executed attempt (or data row) of a run item.",
     kinds={"status": enums.ResultStatus},
+    links={
+        "error_screenshot_url": Link(
+            "Screenshot at the failure. " + SIGNED, _artifact("error_screenshot_path", "id")
+        ),
+        "video_url": Link("Video (WebM). " + SIGNED, _artifact("video_path", "id")),
+        "trace_url": Link("Playwright trace (zip). " + SIGNED, _artifact("trace_path", "id")),
+        "download_urls": Link(
+            "The saved file of each `captured_downloads` entry, in order (null: none). " + SIGNED,
+            lambda signer, result: (
+                [
+                    signer.artifact(entry.get("path"), owner=result.id)
+                    if isinstance(entry, dict) and isinstance(entry.get("path"), str)
+                    else None
+                    for entry in (result.captured_downloads or [])
+                ]
+                if isinstance(result.captured_downloads, list)
+                else None
+            ),
+            list[str | None] | None,
+        ),
+    },
 )
 StepResultBody = row_body(
-    TestStepResult, "How one step of a result went.", kinds={"status": enums.StepStatus}
+    TestStepResult,
+    "How one step of a result went.",
+    kinds={"status": enums.StepStatus},
+    links={
+        "screenshot_url": Link(
+            "The executor's own screenshot URL when it gave one, else the stored file's. " + SIGNED,
+            lambda signer, step: (
+                step.screenshot_url
+                or signer.artifact(step.screenshot_path, owner=step.test_run_result_id)
+            ),
+        )
+    },
 )
 CheckpointResultBody = row_body(
     CheckpointResult,
     "One verification of a result.",
     kinds={"status": enums.CheckpointStatus, "checkpoint_type": enums.CheckpointType},
+    links={
+        f"{kind}_screenshot_url": Link(
+            f"The {kind} image. " + SIGNED,
+            _artifact(f"{kind}_screenshot_path", "test_run_result_id"),
+        )
+        for kind in ("baseline", "actual", "diff")
+    },
 )
 ScriptResultBody = row_body(
     ScriptResult,

@@ -36,7 +36,9 @@ from resolvers.errors import (
 )
 from resolvers.tokens import Principal
 from resolvers.validation import Input, parse, parse_json
+from server.artifacts import artifact_links, request_base_url
 from server.auth import request_reads, unauthenticated_response
+from server.rest.bodies import ARTIFACT_LINKS
 from server.services import Services
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
@@ -55,6 +57,7 @@ PATH_PARAMETERS: dict[str, tuple[str, type[uuid.UUID] | type[int] | type[str]]] 
     "schedule_id": ("Schedule", uuid.UUID),
     "step_number": ("Step result", int),
     "variable_name": ("Script variable", str),  # validated by the operation's resolver
+    "token_id": ("API token", uuid.UUID),
 }
 STATUS_OF: dict[type[ResolverError], int] = {
     ValidationFailed: 400,
@@ -249,6 +252,8 @@ async def _body(model: type[BodyT], request: Request) -> BodyT:
 async def serve(operation: Operation[BodyT, QueryT], request: Request) -> Response:
     """Parse the request, run the handler, and answer its reply or the error's body."""
     principal = request.state.principal
+    settings = request.app.state.services.settings
+    ARTIFACT_LINKS.set(artifact_links(settings, request_base_url(settings, request)))
     try:
         call = Call(
             request=request,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from execution.html_report import render_html_report
 from execution.junit_report import render_junit_report
 from resolvers.reports import read_test_run_report
 from resolvers.validation import Input
-from server.artifacts import artifact_url_signer
+from server.artifacts import artifact_links, request_base_url
 from server.rest.operations import AnyOperation, Call, NoBody, Operation, Reply
 
 
@@ -33,14 +34,16 @@ async def get_test_run_report(call: Call[NoBody, ReportQuery]) -> Reply:
             session, principal=call.principal, run_id=call.id("run_id")
         )
     settings = call.services.settings
-    base_url = settings.public_url or str(call.request.base_url)
+    base_url = request_base_url(settings, call.request)
     if call.query.format == "junit":
         hostname = urlsplit(base_url).hostname or "localhost"
         document = render_junit_report(report, hostname=hostname)
         return Response(document, media_type="application/xml")
     page = render_html_report(
         report,
-        artifact_url=artifact_url_signer(settings, base_url),
+        artifact_url=functools.partial(
+            artifact_links(settings, base_url).artifact, owner=call.id("run_id")
+        ),
         generated_at=datetime.now(UTC),
     )
     return HTMLResponse(page)

@@ -1,11 +1,8 @@
-"""Notifications of a scheduled run's end: email to a real SMTP server, signed webhooks, retries."""
+"""Emails about a scheduled run's end: to a real SMTP server, with retries."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -17,17 +14,14 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from execution.notifications import (
-    DELIVERY_HEADER,
-    EVENT_HEADER,
     NOTIFICATIONS_QUEUE,
-    SIGNATURE_HEADER,
     Notifier,
     SmtpServer,
     register_notification_actors,
 )
 from models.enums import ScheduleExecutionStatus
 from resolvers.schedule_executions import EndedExecution
-from tests.execution.notification_receivers import free_port, smtp_server, webhook_endpoint
+from tests.execution.notification_receivers import free_port, smtp_server
 
 SECRET = "a-shared-secret"
 
@@ -53,8 +47,6 @@ def ended(**overrides: Any) -> EndedExecution:
         "notify_on_completion": True,
         "notify_on_failure": True,
         "notification_emails": ("qa@example.com", "lead@example.com"),
-        "webhook_url": None,
-        "webhook_secret": None,
     }
     return EndedExecution(**(values | overrides))
 
@@ -63,12 +55,6 @@ def deliver(broker: StubBroker, worker: dramatiq.Worker) -> None:
     """Wait until every notification (retries included) was delivered or dropped."""
     broker.join(NOTIFICATIONS_QUEUE, fail_fast=False)
     worker.join()
-
-
-def verify(secret: str, body: bytes, header: str) -> bool:
-    """What a receiver does: recompute the HMAC of the raw body, compare in constant time."""
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header)
 
 
 async def test_the_email_reaches_every_listed_address_through_smtp(
@@ -106,54 +92,6 @@ async def test_no_email_is_queued_when_the_flags_leave_nobody_to_tell(
     await notifier.notify(ended(notify_on_completion=False, failed_tests=0))
 
     assert stub_broker.queues[NOTIFICATIONS_QUEUE].qsize() == 0
-
-
-async def test_the_webhook_is_signed_and_retried_after_a_server_error(
-    stub_broker: StubBroker, stub_worker: dramatiq.Worker
-) -> None:
-    register_notification_actors(stub_broker, None)
-    notifier = Notifier(stub_broker, base_url="http://localhost:8000")
-    with webhook_endpoint(500, 204) as hook:
-        outcome = ended(notification_emails=(), webhook_url=hook.url, webhook_secret=SECRET)
-
-        await notifier.notify(outcome)
-        await asyncio.to_thread(deliver, stub_broker, stub_worker)
-
-    first, retry = hook.deliveries
-    assert (retry.body, retry.headers[DELIVERY_HEADER]) == (
-        first.body,
-        first.headers[DELIVERY_HEADER],
-    )
-    assert verify(SECRET, retry.body, retry.headers[SIGNATURE_HEADER])
-    assert not verify("another-secret", retry.body, retry.headers[SIGNATURE_HEADER])
-    assert retry.headers[EVENT_HEADER] == "schedule.run_ended"
-    assert retry.headers["Content-Type"] == "application/json"
-    payload = json.loads(retry.body)
-    assert payload["delivery_id"] == retry.headers[DELIVERY_HEADER]
-    assert payload["schedule"] == {
-        "id": str(outcome.schedule_id),
-        "name": "Nightly Regression",
-    }
-    assert payload["execution"]["status"] == "completed"
-    assert payload["execution"]["scheduled_for"] == "2026-01-18T07:00:00+00:00"
-    assert payload["test_run"]["id"] == str(outcome.test_run_id)
-    assert (payload["test_run"]["passed_tests"], payload["test_run"]["pass_rate"]) == (2, 66.67)
-    assert stub_broker.dead_letters == []
-
-
-async def test_a_refused_webhook_is_logged_and_not_retried(
-    stub_broker: StubBroker, stub_worker: dramatiq.Worker, caplog: pytest.LogCaptureFixture
-) -> None:
-    register_notification_actors(stub_broker, None)
-    notifier = Notifier(stub_broker, base_url="http://localhost:8000")
-    with webhook_endpoint(410) as hook:
-        await notifier.notify(ended(webhook_url=hook.url, webhook_secret=SECRET))
-        await asyncio.to_thread(deliver, stub_broker, stub_worker)
-
-    assert len(hook.deliveries) == 1
-    [dropped] = stub_broker.dead_letters
-    assert dropped.actor_name == "post_schedule_webhook"
-    assert f"{hook.url} answered 410" in caplog.text
 
 
 async def test_an_unreachable_mail_server_is_retried_then_logged_and_dropped(

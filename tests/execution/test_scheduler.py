@@ -20,14 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.dispatch import RUNS_QUEUE, START_RUN, QueueDispatcher
-from execution.notifications import (
-    SIGNATURE_HEADER,
-    Notifier,
-    SmtpServer,
-    register_notification_actors,
-    sign,
-)
-from execution.scheduler import firing, follower, run_scheduler
+from execution.notifications import Notifier, SmtpServer, register_notification_actors
+from execution.scheduler import firing, follower, run_scheduler, webhook_sender
+from execution.webhooks import SIGNATURE_HEADER, sign
 from models.database import create_engine, create_session_factory, transaction
 from models.runs import TestRun
 from models.schedules import Schedule, ScheduleExecution
@@ -260,6 +255,7 @@ async def test_a_scheduled_run_executes_and_its_end_is_recorded_and_notified(
         jobs = [
             firing(QueueDispatcher(stub_broker)),
             follower(Notifier(stub_broker, base_url="http://testrun.local")),
+            webhook_sender(base_url="http://testrun.local"),
         ]
         scheduler = asyncio.create_task(
             run_scheduler(team.sessions, stop=stop, jobs=jobs, tick_seconds=0.2)
@@ -268,7 +264,7 @@ async def test_a_scheduled_run_executes_and_its_end_is_recorded_and_notified(
             await eventually(lambda: executions_ended(team.sessions, schedule_id), timeout_s=60)
 
             async def both_delivered() -> bool:
-                return bool(inbox.received and hook.deliveries)
+                return bool(inbox.received and len(hook.deliveries) == 3)
 
             await eventually(both_delivered)
         finally:
@@ -292,11 +288,20 @@ async def test_a_scheduled_run_executes_and_its_end_is_recorded_and_notified(
     [(recipients, message)] = inbox.received
     assert recipients == ["qa@example.com"]
     assert message["Subject"].endswith(": completed, 1/1 passed")
-    [delivery] = hook.deliveries
     assert secret is not None
-    assert delivery.headers[SIGNATURE_HEADER] == sign(secret, delivery.body)
-    payload = json.loads(delivery.body)
+    for delivery in hook.deliveries:
+        assert delivery.headers[SIGNATURE_HEADER] == sign(secret, delivery.body)
+    payloads = {json.loads(d.body)["event"]: json.loads(d.body) for d in hook.deliveries}
+    assert set(payloads) == {"schedule.fired", "run.ended", "schedule.run_ended"}
+    assert payloads["schedule.fired"]["execution"]["status"] == "running"
+    assert payloads["run.ended"]["test_run"]["schedule_id"] == str(schedule_id)
+    assert payloads["run.ended"]["test_run"]["passed_tests"] == 1
+    payload = payloads["schedule.run_ended"]
     assert payload["test_run"]["id"] == str(execution.test_run_id)
+    assert (
+        payload["test_run"]["url"]
+        == f"http://testrun.local/api/v1/test-runs/{execution.test_run_id}"
+    )
     assert payload["execution"]["status"] == "completed"
 
 

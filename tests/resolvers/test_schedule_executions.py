@@ -17,6 +17,7 @@ from models.enums import ItemStatus, Role, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.schedules import Schedule, ScheduleExecution
 from models.tenancy import Project, User
+from models.webhooks import WebhookDelivery
 from resolvers import runs
 from resolvers.schedule_executions import (
     fire_due_schedule,
@@ -304,9 +305,15 @@ async def test_following_records_the_end_of_runs_whoever_ended_them(team: Team) 
     )
     assert completed.run_name == "Nightly Regression 2026-01-18 02:00"
     assert completed.email_recipients == ("qa@example.com",)
-    assert (completed.webhook_url, completed.webhook_secret) == (
-        "http://hooks.example/in",
-        "s3cret",
+    queued = await team.session.scalars(
+        select(WebhookDelivery.event)
+        .where(WebhookDelivery.project_id == project.id)
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.event)
+    )
+    # Both firings, both executions' ends, and the run cancelled through its resolver
+    # (`end_run` writes the other run's row directly, as no resolver would).
+    assert sorted(queued) == sorted(
+        ["schedule.fired"] * 2 + ["run.ended"] + ["schedule.run_ended"] * 2
     )
     old, new = await team.executions(schedule)
     assert (old.status, old.passed_tests, old.failed_tests, old.duration_ms) == (

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from resolvers.artifacts import sign_artifact_url
-from server.artifacts import artifact_url_signer
+from server.artifacts import artifact_links
 from server.settings import Settings
 
 
@@ -29,15 +30,19 @@ def _url(settings: Settings, path: str, *, in_seconds: int = 60) -> str:
 async def test_a_signed_link_serves_the_file_without_a_token(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    _write(settings, "run/item/result/step 0001.png", b"png bytes")
-    sign = artifact_url_signer(settings, "http://testserver/")
-    url = sign("run/item/result/step 0001.png")
+    result = uuid.uuid4()
+    _write(settings, f"run/item/{result}/step 0001.png", b"png bytes")
+    links = artifact_links(settings, "http://testserver/")
+    url = links.artifact(f"run/item/{result}/step 0001.png", owner=result)
     assert url is not None
-    assert url.startswith("http://testserver/artifacts/run/item/result/step%200001.png?expires=")
+    assert url.startswith(f"http://testserver/artifacts/run/item/{result}/step%200001.png?expires=")
     response = await client.get(url)
     assert response.status_code == 200
     assert response.content == b"png bytes"
-    assert sign("../outside.png") is None
+    assert links.artifact("../outside.png", owner=result) is None
+    # A path outside the row's own folder is not signed for it, whatever its column says.
+    assert links.artifact(f"run/item/{uuid.uuid4()}/step 0001.png", owner=result) is None
+    assert links.artifact(f"run/item/x/{result}.png", owner=result) is None
 
 
 async def test_a_bad_or_expired_signature_is_403(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ from execution.live_view import LiveViewConfig, watched_key
 from execution.sandboxes.base import SandboxSpec
 from execution.sandboxes.chromium import find_chromium
 from execution.sandboxes.local import LocalSandbox, LocalSandboxProvider
+from server.artifacts import artifact_links
 from server.embedded import free_port
 from server.settings import Settings
 
@@ -40,9 +42,7 @@ async def api_url(app: Starlette) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def sandbox(settings: Settings, redis_url: str, api_url: str) -> AsyncIterator[LocalSandbox]:
-    config = LiveViewConfig(
-        redis_url=redis_url, base_url=api_url, secret=settings.secret_key.get_secret_value()
-    )
+    config = LiveViewConfig(redis_url=redis_url, base_url=api_url)
     chromium = find_chromium(None)
     assert chromium is not None
     provider = LocalSandboxProvider(chromium, live_view=config)
@@ -67,22 +67,32 @@ async def first_frame(http: httpx.AsyncClient, url: str) -> tuple[str, bytes]:
     raise AssertionError("the stream ended without a frame")
 
 
+def signed(settings: Settings, sandbox: LocalSandbox, *, ttl_s: int = 60) -> tuple[uuid.UUID, str]:
+    """The item's live view URL as GraphQL and REST answer it: signed when read."""
+    assert sandbox.vnc_url is not None
+    item_id = uuid.UUID(sandbox.vnc_url.split("/live/")[1])
+    base = sandbox.vnc_url.split("/live/")[0]
+    links = artifact_links(settings.model_copy(update={"artifact_url_ttl_s": ttl_s}), base)
+    url = links.live_view(sandbox.vnc_url, item_id=item_id)
+    assert url is not None
+    return item_id, url
+
+
 async def test_the_vnc_url_streams_the_page_while_it_is_watched(
-    sandbox: LocalSandbox, redis: Redis
+    sandbox: LocalSandbox, redis: Redis, settings: Settings
 ) -> None:
     page = await sandbox.context.new_page()
     await page.set_content(TICKING)
-    assert sandbox.vnc_url is not None
-    item_id = uuid.UUID(sandbox.vnc_url.split("/live/")[1].split("?")[0])
+    item_id, url = signed(settings, sandbox)
     assert not await redis.exists(watched_key(item_id))  # nobody watches: nothing is cast
 
     async with httpx.AsyncClient(timeout=30) as http:  # no token: the URL is signed
-        viewer = await http.get(sandbox.vnc_url)
+        viewer = await http.get(url)
         assert viewer.status_code == 200
-        stream_path = viewer.text.split('src="')[1].split('"')[0]
-        assert stream_path.startswith(f"/live/{item_id}/stream?sig=")
+        stream_path = html.unescape(viewer.text.split('src="')[1].split('"')[0])
+        assert stream_path.startswith(f"/live/{item_id}/stream?expires=")
         content_type, jpeg = await asyncio.wait_for(
-            first_frame(http, sandbox.vnc_url.split("/live/")[0] + stream_path), 30
+            first_frame(http, url.split("/live/")[0] + stream_path), 30
         )
 
     assert content_type == "multipart/x-mixed-replace; boundary=frame"
@@ -90,20 +100,25 @@ async def test_the_vnc_url_streams_the_page_while_it_is_watched(
     assert await redis.exists(watched_key(item_id))
 
 
-async def test_a_live_view_url_without_its_signature_is_not_found(
-    sandbox: LocalSandbox, api_url: str
+async def test_a_live_view_url_unsigned_expired_or_for_another_item_is_not_found(
+    sandbox: LocalSandbox, api_url: str, settings: Settings
 ) -> None:
     assert sandbox.vnc_url is not None
-    item = sandbox.vnc_url.split("/live/")[1].split("?")[0]
+    item, url = signed(settings, sandbox)
+    query = url.split("?")[1]
+    _, expired = signed(settings, sandbox, ttl_s=-1)
     other = uuid.uuid4()
     async with httpx.AsyncClient() as http:
+        assert (await http.get(url)).status_code == 200
         for path in (
-            f"/live/{item}",
+            f"/live/{item}",  # as stored: it opens nothing
             f"/live/{item}?sig=0000",
-            f"/live/{item}/stream?sig=0000",
-            # a signature is only good for the item it was made for
-            f"/live/{other}?{sandbox.vnc_url.split('?')[1]}",
-            "/live/not-a-uuid?sig=0000",
+            f"/live/{item}/stream?{query.replace('sig=', 'sig=0')}",
+            # a signature is only good for the item it was made for, until it expires
+            f"/live/{other}?{query}",
+            f"/live/{other}/stream?{query}",
+            "/live/" + expired.split("/live/")[1],
+            "/live/not-a-uuid?" + query,
         ):
             response = await http.get(api_url + path)
             assert response.status_code == 404, path

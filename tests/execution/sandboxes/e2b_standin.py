@@ -16,11 +16,12 @@ by the sandbox's `mask_request_host`. Its public name is this machine's host nam
 not localhost), so Chromium's Host check really applies. `kill()` SIGKILLs every process the
 sandbox started, their children included.
 
-What is not: there is no X server here, so `google-chrome` runs headless, and Xvfb, x11vnc
-and novnc_proxy are stand-ins that only stay alive (xdpyinfo answers at once). Commands run
+What is not: there is no X server here, so `google-chrome` runs headless, and Xvfb and
+novnc_proxy are stand-ins that only stay alive (xdpyinfo answers at once); x11vnc only
+keeps its password (`-storepasswd`) and refuses to serve without one (`-rfbauth`). Commands run
 under `bash -c`, not E2B's `bash -l -c` (a login shell would reset PATH and lose the shims).
 Absolute paths are this machine's paths, not a VM's. All sandboxes share this machine's
-ports, so only one may run Chrome (port 9222) at a time.
+ports, so only one may run Chrome (port 9222, and its gate's 9223) at a time.
 """
 
 from __future__ import annotations
@@ -86,6 +87,27 @@ exit 1
 """,
     "silent": _STAY_ALIVE,
 }
+# x11vnc as far as its password goes: `-storepasswd KEY FILE` stores it (here in clear), and
+# the server refuses to start without `-rfbauth` naming a stored password, or with `-nopw`.
+_X11VNC = """#!/bin/bash
+if [ "$1" = "-storepasswd" ]; then
+  mkdir -p "$(dirname "$3")" && printf '%s' "$2" > "$3"
+  exit 0
+fi
+printf '%s\n' "$@" > "$E2B_STANDIN_ROOT/x11vnc.args"
+previous=""
+for arg in "$@"; do
+  [ "$arg" = "-nopw" ] && { echo "x11vnc: -nopw: the stand-in serves no open screen" >&2; exit 1; }
+  [ "$previous" = "-rfbauth" ] && passwd="$arg"
+  previous="$arg"
+done
+if [ -z "$passwd" ] || [ ! -s "$passwd" ]; then
+  echo "x11vnc: no -rfbauth password file" >&2
+  exit 1
+fi
+cp "$passwd" "$E2B_STANDIN_ROOT/x11vnc.password"
+exec sleep infinity
+"""
 
 
 def edge_name() -> tuple[str, str]:
@@ -289,7 +311,7 @@ class StandInSandbox:
                 "@CHROMIUM@", shlex.quote(str(cloud.chromium))
             ),
             "Xvfb": _STAY_ALIVE,
-            "x11vnc": _STAY_ALIVE,
+            "x11vnc": _X11VNC,
             "novnc_proxy": _STAY_ALIVE,
             "xdpyinfo": '#!/bin/sh\necho "name of display:    $2"\n',
         }

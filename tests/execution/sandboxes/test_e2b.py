@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import logging
+import secrets
 import socket
 import threading
 import time
@@ -13,23 +14,25 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from execution.sandboxes.base import SandboxSpec, SandboxUnavailable
 from execution.sandboxes.chromium import CHROMIUM_ARGS, find_chromium
 from execution.sandboxes.e2b import (
+    CDP_GATE_PORT,
     CDP_PORT,
     ITEM_ID_KEY,
     RUN_ID_KEY,
     E2BSandbox,
     E2BSandboxProvider,
 )
+from execution.sandboxes.sandbox_gate import TOKEN_HEADER
 from tests.execution.sandboxes.e2b_standin import (
     API_KEY,
     ChromeMode,
     StandInE2B,
     StandInSandbox,
-    edge_name,
     sandbox_processes,
 )
 
@@ -131,7 +134,6 @@ async def test_a_page_in_the_sandbox_chrome_loads_through_cdp(
         await sandbox.close()
     assert chrome_args.splitlines() == [
         f"--remote-debugging-port={CDP_PORT}",
-        "--remote-debugging-address=0.0.0.0",
         f"--user-data-dir=/tmp/testrun-chrome-{spec.item_id}",
         "--window-position=0,0",
         "--window-size=800,720",
@@ -174,40 +176,87 @@ async def test_the_sandbox_is_tagged_with_its_test_case_and_masks_the_host(
     }
 
 
-async def test_chrome_refuses_the_public_name_the_mask_replaces(
-    provider: E2BSandboxProvider,
-) -> None:
-    name, _ = edge_name()
-    # With no resolvable host name the stand-in falls back to an IP, which Chrome accepts:
-    # the check this test makes would not apply, so that is a failure of the set-up.
-    assert name != "127.0.0.1", "this machine's host name does not resolve"
+def public_address() -> str:
+    """An address of this machine other than loopback, as a sandbox's network has."""
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family == socket.AF_INET and not address.address.startswith("127."):
+                return str(address.address)
+    raise AssertionError("this machine has no address besides loopback: the test cannot apply")
+
+
+async def test_chrome_listens_on_localhost_only(provider: E2BSandboxProvider) -> None:
+    address = public_address()
     sandbox = await provider.create(make_spec())
     try:
         async with httpx.AsyncClient() as http:
-            response = await http.get(f"http://{name}:{CDP_PORT}/json/version")
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"http://{address}:{CDP_PORT}/json/version")
+            local = await http.get(f"http://127.0.0.1:{CDP_PORT}/json/version")
     finally:
         await sandbox.close()
-    assert response.status_code == 500
-    assert "Host header is specified and is not an IP address or localhost" in response.text
+    assert local.status_code == 200  # inside the sandbox it does answer
 
 
-async def test_the_live_view_streams_the_sandbox_display(
+async def test_the_devtools_gate_refuses_requests_without_the_sandbox_token(
+    provider: E2BSandboxProvider, standin: StandInE2B
+) -> None:
+    sandbox = await provider.create(make_spec())
+    other = secrets.token_urlsafe(32)  # some other sandbox's token
+    try:
+        gate = f"http://{remote_of(standin, sandbox).get_host(CDP_GATE_PORT)}/json/version"
+        async with httpx.AsyncClient() as http:
+            without = await http.get(gate)
+            wrong = await http.get(gate, headers={TOKEN_HEADER: other})
+            right = await http.get(gate, headers={TOKEN_HEADER: sandbox._token})
+        page = await sandbox.context.new_page()  # the provider's own connection works
+        await page.set_content("<title>gated</title>")
+        title = await page.title()
+    finally:
+        await sandbox.close()
+    assert (without.status_code, wrong.status_code) == (403, 403)
+    assert "X-Testrun-Sandbox-Token" in without.text
+    assert right.status_code == 200 and "webSocketDebuggerUrl" in right.json()
+    assert title == "gated"
+
+
+async def test_the_live_view_streams_the_sandbox_display_behind_its_password(
     provider: E2BSandboxProvider, standin: StandInE2B
 ) -> None:
     sandbox = await provider.create(make_spec(viewport_width=1024, viewport_height=700))
     try:
         remote = remote_of(standin, sandbox)
         commands = list(remote.command_lines)
+        stored = (remote.root / "x11vnc.password").read_text()
         assert sandbox.vnc_url == (
-            f"http://{remote.get_host(6080)}/vnc.html?autoconnect=true&view_only=true&resize=scale"
+            f"http://{remote.get_host(6080)}/vnc.html?autoconnect=true&view_only=true"
+            f"&resize=scale&password={stored}"
         )
     finally:
         await sandbox.close()
+    assert len(stored) == 8 and stored.isalnum()
     assert commands[0] == "Xvfb :0 -ac -screen 0 1024x820x24 -nolisten tcp"
-    assert "x11vnc -display :0 -viewonly -forever -shared -nopw -rfbport 5900" in commands
+    assert (
+        "x11vnc -display :0 -viewonly -forever -shared -localhost -rfbauth ~/.vnc/passwd "
+        "-rfbport 5900" in commands
+    )
+    assert not any("-nopw" in line for line in commands)
     assert any("novnc_proxy --vnc localhost:5900 --listen 6080" in line for line in commands)
     started = [line.split()[0] for line in commands]
     assert started.index("x11vnc") < started.index("google-chrome")
+    assert started.index("python3") < started.index("google-chrome")  # the gate first
+
+
+async def test_each_sandbox_has_its_own_vnc_password(provider: E2BSandboxProvider) -> None:
+    first = await provider.create(make_spec())
+    first_url = first.vnc_url
+    await first.close()
+    second = await provider.create(make_spec())
+    second_url = second.vnc_url
+    await second.close()
+
+    assert first_url is not None and second_url is not None
+    assert first_url.split("password=")[1] != second_url.split("password=")[1]
 
 
 async def test_run_command_returns_output_and_exit_code(provider: E2BSandboxProvider) -> None:
