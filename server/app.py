@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -26,6 +26,7 @@ from server.live_view import live_page, live_stream
 from server.rest.api import rest_routes
 from server.services import Services
 from server.settings import Settings, get_settings
+from server.static_assets import graphiql_page, static_routes
 from server.websocket import graphql_websocket
 from server.websocket_operations import SharedResults
 
@@ -43,6 +44,10 @@ class GraphQLApp(GraphQL[Context, None]):
             return orjson.dumps(data)
         except orjson.JSONEncodeError:  # an integer beyond 64 bits in a JSON value
             return super().encode_json(data)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL with its assets served by this api, so it works with no internet."""
+        return HTMLResponse(graphiql_page())
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -118,6 +123,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             WebSocketRoute("/graphql", graphql_websocket),
             *rest_routes(),
             *artifact_routes(),
+            *static_routes(),
         ],
         middleware=[Middleware(BearerAuthMiddleware)],
         exception_handlers={HTTPException: http_error, Exception: internal_error},

@@ -14,6 +14,7 @@ from resolvers.artifacts import ARTIFACTS_PREFIX
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import Principal, mark_token_used, verify_token
 from server.services import Services
+from server.static_assets import STATIC_PREFIX
 
 _READS = "testrun.reads"
 # Health, and the API's description (it holds no data).
@@ -23,7 +24,8 @@ SIGNED_PREFIXES = (ARTIFACTS_PREFIX, "/live/")
 
 
 def _is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(SIGNED_PREFIXES)
+    # Static files are GraphiQL's and the dashboard's code: no data in them.
+    return path in PUBLIC_PATHS or path.startswith((*SIGNED_PREFIXES, STATIC_PREFIX))
 
 
 def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:
