@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.live.harness import Api, Writer, api_process
+from tests.live.harness import Api, Writer, api_process, worker_process
 
 ALLOWED_ORIGIN = "http://dashboard.example"
 MAX_SUBSCRIPTIONS = 3
@@ -22,6 +23,16 @@ def api(migrated_database_url: str, redis_url: str) -> Iterator[Api]:
         TESTRUN_MAX_SUBSCRIPTIONS_PER_CONNECTION=str(MAX_SUBSCRIPTIONS),
     ) as found:
         yield found
+
+
+@pytest.fixture(scope="module")
+def worker(
+    migrated_database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """A `testrun worker` shared by a module's tests; yields its artifacts folder."""
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    with worker_process(migrated_database_url, redis_url, artifacts):
+        yield artifacts
 
 
 @pytest.fixture

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.events import RedisEventPublisher
+from execution.sandboxes.chromium import find_chromium
 from models.database import transaction
 from models.enums import Role
 from resolvers.events import append_run_event, publish_committed_events
@@ -86,6 +89,23 @@ def api_process(database_url: str, redis_url: str, **settings: str) -> Iterator[
             assert time.monotonic() < deadline, output.drain()
             time.sleep(0.1)
         yield Api(port, output)
+
+
+@contextmanager
+def worker_process(database_url: str, redis_url: str, artifacts: Path) -> Iterator[None]:
+    """A `testrun worker` replaying items in the system's Chromium, until it is ready."""
+    env = cli_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        TESTRUN_CHROMIUM=str(find_chromium(None)),
+        TESTRUN_ARTIFACTS_DIR=str(artifacts),
+        TESTRUN_STEP_TIMEOUT_MS="5000",  # a failing assertion fails in 5 s, not 15
+    )
+    with started("worker", "--threads", "2", env=env) as (process, output):
+        output.wait_for("worker ready", timeout=60)
+        yield
+        process.send_signal(signal.SIGTERM)  # closes its browsers before it exits
+        process.wait(timeout=30)
 
 
 @dataclass

@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from execution.sandboxes.chromium import find_chromium
 from models.enums import Role
 from tests.execution.engine_harness import login_steps
 from tests.live.harness import EVENTS, UPDATES, Api, Writer, subscribed
-from tests.processes import cli_env, started
 
 START = """
 mutation Start($id: UUID!) { startTestRun(id: $id) { run { status } } }
 """
-
-
-@pytest.fixture
-def worker(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Iterator[None]:
-    env = cli_env(
-        DATABASE_URL=migrated_database_url,
-        REDIS_URL=redis_url,
-        TESTRUN_CHROMIUM=str(find_chromium(None)),
-        TESTRUN_ARTIFACTS_DIR=str(tmp_path / "artifacts"),
-    )
-    with started("worker", "--threads", "2", env=env) as (process, output):
-        output.wait_for("worker ready", timeout=60)
-        yield
-        process.send_signal(signal.SIGTERM)  # closes its browsers before it exits
-        process.wait(timeout=30)
 
 
 @pytest.mark.slow
