@@ -61,6 +61,7 @@ class GraphQLApp(GraphQL[Context, None]):
             dispatcher=services.dispatcher,
             read_session_factory=services.read_sessions,
             reads=request_reads(request.scope),
+            flaky_window=services.settings.flaky_window,
         )
 
 

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         le=600_000,
         description="How long one step may wait for its element, page or assertion.",
     )
+    flaky_window: int = Field(
+        default=20,
+        ge=2,
+        le=1000,
+        description="How many recent executions of a test case decide whether it is flaky.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the api listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the api listens on.")
     public_url: str | None = Field(

@@ -174,6 +174,7 @@ class GraphQLConnection:
             dispatcher=self.services.dispatcher,
             live=self.services.live,
             read_session_factory=self.services.read_sessions,
+            flaky_window=self.services.settings.flaky_window,
         )
 
     async def send(self, message: dict[str, Any]) -> None:
