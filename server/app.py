@@ -21,6 +21,7 @@ from schema import schema
 from schema.context import Context
 from server.artifacts import artifact_routes
 from server.auth import BearerAuthMiddleware, request_reads
+from server.dashboard.routes import dashboard_routes
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
 from server.rest.api import rest_routes
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *rest_routes(),
             *artifact_routes(),
             *static_routes(),
+            *dashboard_routes(),
         ],
         middleware=[Middleware(BearerAuthMiddleware)],
         exception_handlers={HTTPException: http_error, Exception: internal_error},

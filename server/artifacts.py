@@ -25,9 +25,22 @@ from server.settings import Settings
 EXPIRED = "Invalid or expired artifact link: reload the page that gave it for a fresh one"
 
 
-def artifact_url_signer(settings: Settings, base_url: str) -> Callable[[str], str | None]:
-    """Turns a stored artifact path into an absolute signed URL (None: it names no file)."""
-    expires_at = datetime.now(UTC) + timedelta(seconds=settings.artifact_url_ttl_s)
+def artifact_url_signer(
+    settings: Settings, base_url: str, *, stable: bool = False
+) -> Callable[[str], str | None]:
+    """Turns a stored artifact path into an absolute signed URL (None: it names no file).
+
+    `stable`: the expiry is rounded to half the TTL, so a page rendered again soon after
+    (the dashboard, on every live update) gets the same URLs and its images are not reloaded.
+    They then stay valid for between half the TTL and all of it.
+    """
+    ttl = settings.artifact_url_ttl_s
+    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
+    if stable:
+        step = max(ttl // 2, 1)
+        expires_at = datetime.fromtimestamp(
+            int(datetime.now(UTC).timestamp()) // step * step + ttl, UTC
+        )
     secret = settings.secret_key.get_secret_value()
 
     def sign(stored: str) -> str | None:

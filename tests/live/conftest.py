@@ -15,24 +15,28 @@ MAX_SUBSCRIPTIONS = 3
 
 
 @pytest.fixture(scope="module")
-def api(migrated_database_url: str, redis_url: str) -> Iterator[Api]:
+def shared_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The artifacts folder the worker writes and the api serves, as on one host."""
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(scope="module")
+def api(migrated_database_url: str, redis_url: str, shared_artifacts: Path) -> Iterator[Api]:
     with api_process(
         migrated_database_url,
         redis_url,
         TESTRUN_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
         TESTRUN_MAX_SUBSCRIPTIONS_PER_CONNECTION=str(MAX_SUBSCRIPTIONS),
+        TESTRUN_ARTIFACTS_DIR=str(shared_artifacts),
     ) as found:
         yield found
 
 
 @pytest.fixture(scope="module")
-def worker(
-    migrated_database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
+def worker(migrated_database_url: str, redis_url: str, shared_artifacts: Path) -> Iterator[Path]:
     """A `testrun worker` shared by a module's tests; yields its artifacts folder."""
-    artifacts = tmp_path_factory.mktemp("artifacts")
-    with worker_process(migrated_database_url, redis_url, artifacts):
-        yield artifacts
+    with worker_process(migrated_database_url, redis_url, shared_artifacts):
+        yield shared_artifacts
 
 
 @pytest.fixture
