@@ -137,6 +137,20 @@ class Writer:
         await self.redis.aclose()
 
 
+async def graphql(api: Api, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    """The `data` of a query or mutation sent over HTTP to the api (fails the test on errors)."""
+    async with httpx.AsyncClient(base_url=api.http_url, timeout=30) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    body = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
 def transport(api: Api, token: str | None) -> WebsocketsTransport:
     payload = {} if token is None else {"authorization": f"Bearer {token}"}
     return WebsocketsTransport(

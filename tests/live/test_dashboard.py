@@ -17,7 +17,7 @@ from models.enums import Role
 from tests.execution.engine_harness import login_steps, step
 from tests.factories import make_test_case
 from tests.fixtures.browser import OfflinePage
-from tests.live.harness import Api, Writer
+from tests.live.harness import Api, Writer, graphql
 
 pytestmark = pytest.mark.slow
 
@@ -32,19 +32,6 @@ def screenshots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("TESTRUN_SCREENSHOTS_DIR") or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-async def graphql(api: Api, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=api.http_url, timeout=30) as client:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    body = response.json()
-    assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]
-    return data
 
 
 async def new_case(writer: Writer, name: str, steps: list[dict[str, Any]]) -> uuid.UUID:

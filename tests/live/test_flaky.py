@@ -18,7 +18,7 @@ import xmlschema
 from models.enums import Role
 from tests.execution.engine_harness import login_steps, step
 from tests.factories import make_test_case
-from tests.live.harness import Api, Writer
+from tests.live.harness import Api, Writer, graphql
 
 pytestmark = pytest.mark.slow
 
@@ -72,19 +72,6 @@ def alternating_site() -> Iterator[str]:
 
 def welcome_steps(url: str) -> list[dict[str, Any]]:
     return [step(1, "navigate_to", url=url), step(2, "assert_text_present", text="Welcome")]
-
-
-async def graphql(api: Api, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=api.http_url, timeout=30) as client:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    body = response.json()
-    assert "errors" not in body, body
-    data: dict[str, Any] = body["data"]
-    return data
 
 
 async def run_to_the_end(
