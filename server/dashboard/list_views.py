@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from models.enums import RunStatus
 from models.runs import TestRun
+from models.test_cases import TestCase
+from resolvers.flakiness import Flakiness
 from resolvers.history import TestCaseHistory
 from server.dashboard.markup import badge, duration, progress, table, text, when
 
@@ -58,6 +60,33 @@ def render_runs(
         f"<h1>Runs</h1>{_filters(status, tag, name)}"
         f'<div id="runs-body" data-region><p class="meta">{len(runs)} of {total} runs</p>'
         f"{table('Runs, newest first', headers, rows)}</div>"
+    )
+
+
+def render_test_cases(
+    cases: Sequence[tuple[TestCase, Flakiness]], total: int, *, flaky_only: bool
+) -> str:
+    """The project's test cases with their flake rates; `flaky_only` lists the flaky ones."""
+    rows = (
+        "".join(
+            f'<tr id="case-{case.id}"><td><a href="/ui/test-cases/{case.id}">{text(case.name)}</a>'
+            f"{' ' + badge('flaky') if flakiness.is_flaky else ''}</td>"
+            f"<td>{text(' / '.join(case.suite_path or []))}</td>"
+            f"<td>{text(', '.join(case.tags or []))}</td><td>{flakiness.flake_rate}%</td>"
+            f"<td>{flakiness.executions}</td></tr>"
+            for case, flakiness in cases
+        )
+        or '<tr><td colspan="5">None.</td></tr>'
+    )
+    checked = " checked" if flaky_only else ""
+    headers = ("Test case", "Suite", "Tags", "Flake rate", "Recent executions")
+    return (
+        "<h1>Test cases</h1>"
+        '<form class="filters" action="/ui/test-cases" method="get" aria-label="Filter test cases">'
+        f'<label class="inline"><input type="checkbox" name="flaky" value="1"{checked}> '
+        'Only flaky ones</label><button type="submit">Filter</button></form>'
+        f'<p class="meta">{len(cases)} of {total} test cases, by name</p>'
+        f"{table('Test cases', headers, rows)}"
     )
 
 

@@ -62,7 +62,8 @@ def page(title: str, part: str) -> str:
 <script src="/static/ui/dashboard.js" defer></script></head>
 <body><a class="skip" href="#content">Skip to content</a>
 <header><nav aria-label="Main"><a href="/ui" class="brand">testrun</a>
-<a href="/ui">Runs</a> <a href="/graphql">GraphiQL</a></nav>
+<a href="/ui">Runs</a> <a href="/ui/test-cases">Test cases</a>
+<a href="/ui/test-cases?flaky=1">Flaky</a> <a href="/graphql">GraphiQL</a></nav>
 <button type="button" id="sign-out" hidden>Sign out</button></header>
 <form id="sign-in" hidden><h1>Sign in</h1>
 <p>Paste an API token (<code>testrun token create</code> prints one). It stays in this

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from resolvers import history, runs
+from resolvers import history, runs, test_cases
 from resolvers.errors import NotFound, ResolverError, ValidationFailed
+from resolvers.flakiness import load_flakiness
 from resolvers.logs import load_console_logs_by_result, load_network_logs_by_result
 from resolvers.reports import read_test_run_report
 from resolvers.run_inputs import TestRunFilter
@@ -26,7 +27,7 @@ from resolvers.validation import parse
 from server.artifacts import artifact_url_signer
 from server.auth import request_reads
 from server.dashboard import DASHBOARD, PARTS
-from server.dashboard.list_views import render_runs, render_test_case
+from server.dashboard.list_views import render_runs, render_test_case, render_test_cases
 from server.dashboard.markup import page, text
 from server.dashboard.run_view import ResultLogs, render_run
 from server.services import Services
@@ -47,6 +48,11 @@ async def runs_page(request: Request) -> Response:
 async def run_page(request: Request) -> Response:
     """A run's shell."""
     return HTMLResponse(page("Run", f"{PARTS}runs/{request.path_params['run_id']}"))
+
+
+async def test_cases_page(request: Request) -> Response:
+    """The test case list's shell."""
+    return HTMLResponse(page("Test cases", f"{PARTS}test-cases"))
 
 
 async def test_case_page(request: Request) -> Response:
@@ -137,6 +143,19 @@ async def run_part(request: Request, session: AsyncSession, principal: Principal
     )
 
 
+async def test_cases_part(request: Request, session: AsyncSession, principal: Principal) -> str:
+    """The project's test cases with their flake rates, `?flaky=1`: only the flaky ones."""
+    services: Services = request.app.state.services
+    window = services.settings.flaky_window
+    flaky_only = request.query_params.get("flaky") == "1"
+    query = test_cases.TestCaseFilter(limit=100, flaky=True if flaky_only else None)
+    found, total = await test_cases.read_test_cases(
+        session, principal=principal, query=query, flaky_window=window
+    )
+    rates = await load_flakiness(session, [case.id for case in found], window=window)
+    return render_test_cases(list(zip(found, rates, strict=True)), total, flaky_only=flaky_only)
+
+
 async def test_case_part(request: Request, session: AsyncSession, principal: Principal) -> str:
     """A test case with its history, flakiness and proven steps."""
     services: Services = request.app.state.services
@@ -156,8 +175,10 @@ def dashboard_routes() -> list[Route]:
         Route("/", home, methods=["GET"]),
         Route(DASHBOARD, runs_page, methods=["GET"]),
         Route(f"{DASHBOARD}/runs/{{run_id}}", run_page, methods=["GET"]),
+        Route(f"{DASHBOARD}/test-cases", test_cases_page, methods=["GET"]),
         Route(f"{DASHBOARD}/test-cases/{{id}}", test_case_page, methods=["GET"]),
         Route(f"{PARTS}runs", part(runs_part), methods=["GET"]),
         Route(f"{PARTS}runs/{{run_id}}", part(run_part), methods=["GET"]),
+        Route(f"{PARTS}test-cases", part(test_cases_part), methods=["GET"]),
         Route(f"{PARTS}test-cases/{{id}}", part(test_case_part), methods=["GET"]),
     ]

@@ -125,7 +125,8 @@ def _item_row(entry: ReportItem) -> str:
     name = text(entry.test_case_name)
     return (
         f'<tr id="row-{item.id}"><td>{item.execution_order}</td>'
-        f'<td><a href="/ui/test-cases/{item.test_case_id}">{name}</a></td>'
+        f'<td><a href="/ui/test-cases/{item.test_case_id}">{name}</a>'
+        f"{' ' + badge('flaky') if entry.flakiness.is_flaky else ''}</td>"
         f"<td>{badge(item.status)}</td>"
         f"<td>{progress(item.current_step, item.total_steps, f'Steps of {entry.test_case_name}')}"
         f"</td><td>{duration(item.duration_ms)}</td>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -46,3 +47,11 @@ async def writer(
     found = await Writer.create(committing_session_factory, redis_url)
     yield found
     await found.aclose()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the pages' screenshots go: TESTRUN_SCREENSHOTS_DIR (e.g. docs/) or a temp dir."""
+    folder = Path(os.environ.get("TESTRUN_SCREENSHOTS_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

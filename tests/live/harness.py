@@ -17,6 +17,7 @@ import httpx
 import websockets
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
+from playwright.async_api import Page
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -149,6 +150,13 @@ async def graphql(api: Api, token: str, query: str, **variables: Any) -> dict[st
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]
     return data
+
+
+async def sign_in(page: Page, api: Api, token: str, path: str = "/ui") -> None:
+    """Open a dashboard page and sign in with `token` as a person would."""
+    await page.goto(f"{api.http_url}{path}")
+    await page.get_by_label("API token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
 
 
 def transport(api: Api, token: str | None) -> WebsocketsTransport:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from pathlib import Path
@@ -17,21 +16,13 @@ from models.enums import Role
 from tests.execution.engine_harness import login_steps, step
 from tests.factories import make_test_case
 from tests.fixtures.browser import OfflinePage
-from tests.live.harness import Api, Writer, graphql
+from tests.live.harness import Api, Writer, graphql, sign_in
 
 pytestmark = pytest.mark.slow
 
 AXE = Path(__file__).with_name("axe") / "axe.min.js"
 CREATE = "mutation C($input: TestRunInput!) { createTestRun(input: $input) { run { id } } }"
 START = "mutation S($id: UUID!) { startTestRun(id: $id) { run { status } } }"
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    """Where the pages' screenshots go: TESTRUN_SCREENSHOTS_DIR (e.g. docs/) or a temp dir."""
-    folder = Path(os.environ.get("TESTRUN_SCREENSHOTS_DIR") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 async def new_case(writer: Writer, name: str, steps: list[dict[str, Any]]) -> uuid.UUID:
@@ -50,12 +41,6 @@ async def start_run(
     if start:
         await graphql(api, token, START, id=run_id)
     return run_id
-
-
-async def sign_in(page: Page, api: Api, token: str, path: str = "/ui") -> None:
-    await page.goto(f"{api.http_url}{path}")
-    await page.get_by_label("API token").fill(token)
-    await page.get_by_role("button", name="Sign in").click()
 
 
 async def serious_violations(page: Page) -> list[dict[str, Any]]:

@@ -14,11 +14,13 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 import xmlschema
+from playwright.async_api import expect
 
 from models.enums import Role
 from tests.execution.engine_harness import login_steps, step
 from tests.factories import make_test_case
-from tests.live.harness import Api, Writer, graphql
+from tests.fixtures.browser import OfflinePage
+from tests.live.harness import Api, Writer, graphql, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +107,13 @@ def junit_case(document: bytes, name: str) -> ElementTree.Element:
 
 
 async def test_a_test_case_failing_on_alternate_runs_is_flaky_everywhere(
-    api: Api, worker: Path, writer: Writer, site: str, alternating_site: str
+    api: Api,
+    worker: Path,
+    writer: Writer,
+    site: str,
+    alternating_site: str,
+    offline_page: OfflinePage,
+    screenshots: Path,
 ) -> None:
     token = await writer.token(Role.EDITOR)
     flaky_name, steady_name = f"Alternating {uuid.uuid4().hex[:6]}", "Steady login"
@@ -147,6 +155,18 @@ async def test_a_test_case_failing_on_alternate_runs_is_flaky_everywhere(
     assert junit_case(junit, steady_name).find("properties") is None
     html = (await report(api, token, run_ids[-1], "html")).decode()
     assert html.count('class="badge flaky"') == 2  # its row and its details, not the steady one
+
+    page = offline_page.page
+    await sign_in(page, api, token, "/ui/test-cases?flaky=1")
+    listed = page.locator(f"#case-{flaky_id}")
+    await expect(listed).to_contain_text("flaky")
+    await expect(listed).to_contain_text("100.00%")
+    await expect(page.locator(f"#case-{steady_id}")).to_have_count(0)
+    await page.screenshot(path=screenshots / "dashboard-flaky.png", full_page=True)
+    await listed.get_by_role("link").click()
+    await expect(page.locator(".card", has_text="Flake rate")).to_contain_text("100.00%")
+    await expect(page.get_by_role("heading", name=flaky_name)).to_contain_text("flaky")
+    await expect(page.locator("tbody tr", has_text="flaky?")).to_have_count(4)
 
 
 async def test_a_pass_on_a_retry_is_a_flaky_failure_in_junit(
