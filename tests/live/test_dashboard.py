@@ -109,12 +109,21 @@ async def test_a_failed_step_shows_its_error_and_screenshot(
     assert await serious_violations(page) == []
     assert await page.evaluate("document.documentElement.scrollWidth") <= 400
 
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await page.get_by_role("button", name="Rerun failed").click()
+    await page.wait_for_url(re.compile(r"/ui/runs/(?!" + run_id + ")"))
+    rerun_id = page.url.rsplit("/", 1)[1]
+    rerun = await writer.team.wait_final(uuid.UUID(rerun_id), timeout_s=60)
+    assert (rerun.total_tests, rerun.failed_tests) == (1, 1)
+    rerun_items = page.locator("#run-body tr[id^=row-]")
+    await expect(rerun_items).to_have_count(1)
+    await expect(rerun_items).to_contain_text("Lands on the wrong page")
+
     await page.get_by_role("link", name="Lands on the wrong page").click()
     await expect(page.get_by_role("heading", name="Lands on the wrong page")).to_be_visible()
     await expect(page.locator(".card", has_text="Pass rate")).to_contain_text("0.00%")
     await expect(page.locator(".card", has_text="Flake rate")).to_contain_text("0.00%")
     await expect(page.locator("ol.steps li")).to_have_count(5)
-    await page.set_viewport_size({"width": 1280, "height": 800})
     await page.screenshot(path=screenshots / "dashboard-test-case.png", full_page=True)
     assert await serious_violations(page) == []
     assert offline_page.blocked == []
@@ -191,6 +200,15 @@ async def test_the_list_filters_by_status_and_is_usable_by_keyboard(
     await page.keyboard.press("Enter")
     final = await writer.team.wait_final(uuid.UUID(pending), timeout_s=60)
     assert (str(final.status), final.passed_tests) == ("completed", 1)
+
+    never = await start_run(
+        api, token, f"Never mind {uuid.uuid4().hex[:6]}", [case_id], start=False
+    )
+    await page.goto(f"{api.http_url}/ui/runs/{never}")
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(page.get_by_role("status")).to_have_text("Cancel: done.")
+    assert str((await writer.team.run(uuid.UUID(never))).status) == "cancelled"
+    await expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
 
     await page.set_viewport_size({"width": 400, "height": 800})
     await page.goto(f"{api.http_url}/ui")
