@@ -67,7 +67,13 @@ def serve_pages(root: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    handler = functools.partial(Quiet, directory=str(root))
+    with serve_handler(functools.partial(Quiet, directory=str(root))) as url:
+        yield url
+
+
+@contextmanager
+def serve_handler(handler: Any) -> Iterator[str]:
+    """Serve `handler` (a request handler class or factory) on a free local port on a thread."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import xmlschema
 from playwright.async_api import expect
 
 from models.enums import Role
-from tests.execution.engine_harness import login_steps, step
+from tests.execution.engine_harness import login_steps, serve_handler, step
 from tests.factories import make_test_case
 from tests.fixtures.browser import OfflinePage
 from tests.live.harness import Api, Writer, graphql, sign_in
@@ -62,14 +61,8 @@ class Alternating(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def alternating_site() -> Iterator[str]:
     Alternating.served = Counter()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Alternating)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(Alternating) as url:
+        yield url
 
 
 def welcome_steps(url: str) -> list[dict[str, Any]]:
