@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import pty
 import signal
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 from xml.etree import ElementTree
@@ -72,6 +76,45 @@ async def test_a_passing_run_followed_exits_0_with_a_valid_junit_and_a_plain_log
     assert sorted(case.get("name") or "" for case in suite.iter("testcase")) == sorted(
         [first, "Login by id"]
     )
+
+
+async def test_on_a_terminal_items_get_live_progress_bars(
+    api: Api, worker: Path, writer: Writer, site: str
+) -> None:
+    name = f"On a terminal {uuid.uuid4().hex[:6]}"
+    await named_case(writer, name, login_steps(site))
+    env = await api_env(api, writer) | {"TERM": "xterm-256color", "COLUMNS": "120"}
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "run", name, "--follow"],
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    printed = b""
+    try:
+        while True:
+            try:
+                chunk = await asyncio.to_thread(os.read, controller, 65536)
+            except OSError:  # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            printed += chunk
+        code = await asyncio.to_thread(process.wait, 60)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+
+    text = printed.decode(errors="replace")
+    assert code == 0, text
+    assert "\x1b[" in text  # a live display: colours and cursor movements
+    assert "━" in text  # the bar
+    assert "5/5" in text
+    assert "1 passed, 0 failed, 0 skipped of 1" in text
 
 
 async def test_a_failing_step_exits_1_and_prints_its_message(
