@@ -181,7 +181,7 @@ class Bench:
         while True:  # until the item is in its wait step
             async with self.sessions() as session:
                 item = await session.scalar(select(TestRunItem).filter_by(test_run_id=run_id))
-            if item is not None and item.current_step == 1 and item.status == "running":
+            if item is not None and item.current_step == 2 and item.status == "running":
                 break
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.3)  # well inside the wait

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,13 @@ from execution.claims import (
     reap_stuck_items,
 )
 from execution.dispatch import RUNS_QUEUE
-from execution.item_replay import ItemPlan, ItemReplay, watch
+from execution.item_plan import ItemPlan
+from execution.item_replay import ItemReplay
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
 from execution.scripts import LANGUAGES, Script
 from models.database import transaction
-from models.enums import ItemStatus, RunStatus
+from models.enums import ItemStatus, ResultStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
 from resolvers.run_locks import lock_running_run
@@ -76,6 +78,9 @@ class Engine:
         if plan is None:
             logger.info("item %s attempt %d is not running; message dropped", item_id, attempt)
             return
+        if await recording.open_results(self.sessions, item_id):
+            await self._end_interrupted(plan)
+            return
         if not plan.steps:
             await enqueue_items(
                 self.broker,
@@ -104,6 +109,33 @@ class Engine:
         finally:
             stop.set()
             await watcher
+        await enqueue_items(self.broker, claims)
+
+    async def _end_interrupted(self, plan: ItemPlan) -> None:
+        """Fail an execution that an earlier delivery of its message began: never replay it.
+
+        The earlier delivery stopped with a result open (its worker could not record the end,
+        or the message came twice): replaying would record the steps twice.
+        """
+        message = "The execution was interrupted before it could record its end; not replayed"
+        logger.warning("item %s: %s", plan.claim.item_id, message)
+        claims: list[Claim] = []
+        final = False
+        for result_id in await recording.open_results(self.sessions, plan.claim.item_id):
+            end = recording.ResultEnd(status=ResultStatus.FAILED, error_message=message)
+            final, next_claims = await recording.close_result(
+                self.sessions, plan.claim, plan.run_id, result_id, end, worker=self.worker
+            )
+            claims += next_claims
+        if not final:
+            claims += await recording.finish_without_result(
+                self.sessions,
+                plan.claim,
+                plan.run_id,
+                status=ItemStatus.FAILED,
+                error=message,
+                worker=self.worker,
+            )
         await enqueue_items(self.broker, claims)
 
     async def _beat(self, claim: Claim) -> str | None:
@@ -224,3 +256,20 @@ def _scripts(found: dict[uuid.UUID, TestScript], ids: list[uuid.UUID] | None) ->
         for script in (found.get(uuid.UUID(str(id_))) for id_ in ids or [])
         if script is not None and script.language in LANGUAGES
     ]
+
+
+async def watch(
+    beat: Callable[[], Awaitable[str | None]], stop: asyncio.Event, *, every_s: float = 0.5
+) -> None:
+    """Heartbeat the item and set `stop` once its run is no longer running (or it was reaped)."""
+    while not stop.is_set():
+        try:
+            status = await beat()
+        except Exception as error:  # the database blinked: try again on the next beat
+            logger.warning("heartbeat failed: %s", error)
+        else:
+            if status != "running":
+                stop.set()
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)

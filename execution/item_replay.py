@@ -4,145 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
-import re
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from execution import recording
 from execution.claims import Claim
-from execution.recording import ResultEnd, ResultStart, ResultTally, Sessions
+from execution.item_plan import Failure, ItemPlan, fill_placeholders
+from execution.page_events import DialogAnswer, PageEvents, environment_of
+from execution.recording import RecordingFailed, ResultEnd, ResultStart, Sessions, persist
+from execution.result_files import ResultFiles
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
 from execution.scripts import Script, run_script
 from execution.steps import execute_step
 from execution.steps.base import StepContext, StepOutcome
 from models.enums import ResultStatus
+from resolvers.checkpoints import CheckpointResultInput
+from resolvers.logs import ConsoleLogInput, NetworkLogInput
+from resolvers.script_results import ScriptResultInput
+from resolvers.steps import StepResultInput
 
 if TYPE_CHECKING:
-    from playwright.async_api import ConsoleMessage, Page, Request
+    from playwright.async_api import BrowserContext, Page
 
     from execution.sandboxes.base import SandboxProvider
 
 logger = logging.getLogger(__name__)
-
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-
-
-def fill_placeholders(value: Any, row: Mapping[str, Any]) -> Any:
-    """`value` with every `{{column}}` in its strings replaced by the data row's value."""
-    if isinstance(value, str):
-        return PLACEHOLDER.sub(
-            lambda match: str(row[match.group(1)]) if match.group(1) in row else match.group(0),
-            value,
-        )
-    if isinstance(value, list):
-        return [fill_placeholders(item, row) for item in value]
-    if isinstance(value, dict):
-        return {key: fill_placeholders(item, row) for key, item in value.items()}
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """Why a result failed: the step (0 when a pre-script aborted), message and screenshot."""
-
-    step_number: int
-    message: str
-    screenshot: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ItemPlan:
-    """Everything the replay of one item needs, read once when it starts."""
-
-    claim: Claim
-    run_id: uuid.UUID
-    test_case_id: uuid.UUID
-    steps: list[dict[str, Any]]  # proven steps in order: {step_number, arguments}
-    data_rows: list[dict[str, Any]]
-    pre_scripts: list[Script]
-    post_scripts: list[Script]
-    max_attempt: int
-    viewport: tuple[int, int] | None
-    step_timeout_ms: int
-    screenshot_every_step: bool = False
-    record_video: bool = False
-    keep_trace_on_failure: bool = False
-    step_delay_ms: int = 0
-
-
-@dataclass  # no slots: Playwright keeps its handler wrappers on the bound methods' owner
-class Capture:
-    """Console messages and network requests of a page, tagged with the step in progress."""
-
-    step_index: int = 0
-    console: list[dict[str, Any]] = field(default_factory=list)
-    network: list[dict[str, Any]] = field(default_factory=list)
-    _started: dict[int, float] = field(default_factory=dict)
-    # The event loop keeps only weak references to tasks: hold them until they end.
-    _pending: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def attach(self, page: Page) -> None:
-        """Listen to the page's console and requests."""
-        page.on("console", self._on_console)
-        page.on("request", self._on_request)
-        page.on("requestfinished", self._finished)
-        page.on("requestfailed", self._finished)
-
-    def _finished(self, request: Request) -> None:
-        task = asyncio.ensure_future(self._on_done(request))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    def _on_console(self, message: ConsoleMessage) -> None:
-        level = {"warning": "warn", "log": "log"}.get(message.type, message.type)
-        if level not in ("log", "info", "warn", "error", "debug"):
-            level = "log"
-        location = message.location
-        self.console.append(
-            {
-                "log_level": level,
-                "message": message.text[:10_000],
-                "source": location.get("url") or None,
-                "line_number": location.get("lineNumber"),
-                "column_number": location.get("columnNumber"),
-                "step_index": self.step_index,
-                "timestamp": datetime.now(UTC),
-            }
-        )
-
-    def _on_request(self, request: Request) -> None:
-        self._started[id(request)] = time.monotonic()
-
-    async def _on_done(self, request: Request) -> None:
-        started = self._started.pop(id(request), time.monotonic())
-        response = None
-        with contextlib.suppress(Exception):  # the page may be closing
-            response = await request.response()
-        self.network.append(
-            {
-                "url": request.url[:10_000],
-                "method": request.method,
-                "status_code": response.status if response else None,
-                "status_text": (response.status_text or None) if response else None,
-                "resource_type": request.resource_type,
-                "error_message": request.failure,
-                "duration_ms": round((time.monotonic() - started) * 1000),
-                "step_index": self.step_index,
-                "timestamp": datetime.now(UTC),
-            }
-        )
-
-    def take(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The captured rows since the last call."""
-        console, network = self.console, self.network
-        self.console, self.network = [], []
-        return console, network
 
 
 class ItemReplay:
@@ -195,8 +87,10 @@ class ItemReplay:
             )
             final = False
             for number, row in enumerate(rows, start=1):
+                # Each data row starts with no cookies or storage of the one before.
+                context = sandbox.context if number == 1 else await sandbox.fresh_context()
                 final = await self._result(
-                    sandbox, attempt, number if row is not None else None, row
+                    sandbox, context, attempt, number if row is not None else None, row
                 )
                 if self.stop.is_set():
                     break
@@ -214,77 +108,98 @@ class ItemReplay:
         final = False
         for number, row in enumerate(rows, start=1):
             result_id = await self._open(attempt, number if row is not None else None, row)
-            await recording.record_skipped_steps(self.sessions, result_id, self._skipped(0))
+            await self._record_skipped(result_id, 0)
             final = await self._close(
-                result_id,
-                ResultEnd(
-                    status=ResultStatus.FAILED,
-                    tally=ResultTally(len(self.plan.steps), skipped_steps=len(self.plan.steps)),
-                    error_message=message,
-                ),
+                result_id, ResultEnd(status=ResultStatus.FAILED, error_message=message)
             )
         return final
 
     async def _open(
         self, attempt: int, iteration: int | None, row: dict[str, Any] | None
     ) -> uuid.UUID:
-        return await recording.open_result(
-            self.sessions,
-            ResultStart(
-                run_id=self.plan.run_id,
-                item_id=self.plan.claim.item_id,
-                test_case_id=self.plan.test_case_id,
-                retry_attempt=attempt,
-                total_steps=len(self.plan.steps),
-                iteration_number=iteration,
-                data_row_values=row,
-            ),
+        start = ResultStart(
+            run_id=self.plan.run_id,
+            item_id=self.plan.claim.item_id,
+            test_case_id=self.plan.test_case_id,
+            retry_attempt=attempt,
+            total_steps=len(self.plan.steps),
+            iteration_number=iteration,
+            data_row_values=row,
         )
+        return await persist(lambda: recording.open_result(self.sessions, start), "the result")
 
     async def _close(self, result_id: uuid.UUID, end: ResultEnd) -> bool:
-        final, claims = await recording.close_result(
-            self.sessions, self.plan.claim, self.plan.run_id, result_id, end, worker=self.worker
+        final, claims = await persist(
+            lambda: recording.close_result(
+                self.sessions, self.plan.claim, self.plan.run_id, result_id, end, worker=self.worker
+            ),
+            "the end of the result",
         )
         self.next_claims.extend(claims)
         return final
 
-    def _skipped(self, start: int) -> list[dict[str, Any]]:
-        return [
-            {
-                "step_number": step["step_number"],
-                "action": str(step["arguments"].get("action", ""))[:100],
-                "description": "Not played: an earlier step failed or the run stopped",
-                "duration_ms": 0,
-            }
+    async def _record_skipped(self, result_id: uuid.UUID, start: int) -> str | None:
+        """Store the steps from position `start` on as skipped; why that failed, if it did."""
+        steps = [
+            StepResultInput(
+                step_number=step["step_number"],
+                action=_action(step["arguments"]),
+                description="Not played: an earlier step failed or the run stopped",
+                status="skipped",
+                duration_ms=0,
+            )
             for step in self.plan.steps[start:]
         ]
+        try:
+            await persist(
+                lambda: recording.record_skipped_steps(
+                    self.sessions, result_id, steps, planned_steps=len(self.plan.steps)
+                ),
+                "the steps not played",
+            )
+        except RecordingFailed as failed:
+            logger.error("%s", failed)
+            return str(failed)
+        return None
 
     async def _result(
-        self, sandbox: Sandbox, attempt: int, iteration: int | None, row: dict[str, Any] | None
+        self,
+        sandbox: Sandbox,
+        context: BrowserContext,
+        attempt: int,
+        iteration: int | None,
+        row: dict[str, Any] | None,
     ) -> bool:
         result_id = await self._open(attempt, iteration, row)
-        tally = ResultTally(len(self.plan.steps))
-        folder = self._folder() / str(result_id)
-        page = await sandbox.context.new_page()
-        capture = Capture()
-        capture.attach(page)
-        tracing = await self._start_trace(sandbox)
+        files = ResultFiles(self.artifacts, self._folder() / str(result_id))
+        events = PageEvents(self.artifacts, files.folder)
+        events.follow(context)
+        page = await context.new_page()
+        events.watch(page)
+        environment = await environment_of(context, page)
+        tracing = self.plan.keep_trace_on_failure and await files.start_trace(context)
         failure: Failure | None = None
+        aborted: str | None = None
         played = 0
-        aborted = await self._scripts(sandbox, page, result_id, self.plan.pre_scripts, tally)
-        if aborted is not None:
-            failure = Failure(0, aborted)
-        else:
-            failure, played = await self._steps(page, result_id, row or {}, folder, tally, capture)
-        remaining = self._skipped(played)
-        tally.skipped_steps += len(remaining)
-        await recording.record_skipped_steps(self.sessions, result_id, remaining)
-        await self._scripts(sandbox, page, result_id, self.plan.post_scripts, tally)
-        final_url = page.url if not page.is_closed() else None
-        trace = (
-            await self._stop_trace(sandbox, folder, keep=failure is not None) if tracing else None
-        )
-        video = await self._close_page(page, folder)
+        try:
+            aborted = await self._scripts(sandbox, page, result_id, self.plan.pre_scripts)
+            if aborted is not None:
+                failure = Failure(0, aborted)
+            else:
+                failure, played = await self._steps(result_id, row or {}, files, events)
+        except RecordingFailed as failed:  # a script's result could not be stored
+            failure = Failure(0, str(failed))
+        unrecorded = await self._record_skipped(result_id, played)
+        if unrecorded is not None and failure is None:
+            failure = Failure(played + 1, unrecorded)
+        try:
+            await self._scripts(sandbox, events.page, result_id, self.plan.post_scripts)
+        except RecordingFailed as failed:
+            failure = failure or Failure(0, str(failed))
+        final_url = None if events.page.is_closed() else events.page.url
+        trace = await files.stop_trace(context, keep=failure is not None) if tracing else None
+        downloads = await events.saved_downloads()
+        video = await files.close_pages(context.pages if context.pages else [page])
         stopped = self.stop.is_set() and failure is None
         if failure is not None:
             status = ResultStatus.FAILED
@@ -296,28 +211,31 @@ class ItemReplay:
             result_id,
             ResultEnd(
                 status=status,
-                tally=tally,
                 error_message=failure.message if failure else ("Stopped" if stopped else None),
                 # 0 marks a pre-script abort: no step failed
                 error_step_number=(failure.step_number or None) if failure else None,
                 error_screenshot_path=failure.screenshot if failure else None,
+                initial_url=events.initial_url,
                 final_url=final_url,
                 pre_script_aborted=aborted is not None,
                 video_path=video,
                 trace_path=trace,
+                environment_info=environment,
+                captured_downloads=downloads or None,
+                downloads_folder=str(files.folder.relative_to(self.artifacts) / "downloads")
+                if downloads
+                else None,
             ),
         )
 
     async def _steps(
-        self,
-        page: Page,
-        result_id: uuid.UUID,
-        row: Mapping[str, Any],
-        folder: Path,
-        tally: ResultTally,
-        capture: Capture,
+        self, result_id: uuid.UUID, row: Mapping[str, Any], files: ResultFiles, events: PageEvents
     ) -> tuple[Failure | None, int]:
-        """Play the steps in order until one fails or the run stops: the failure, steps played."""
+        """Play the steps in order until one fails or the run stops: the failure, steps stored.
+
+        Each step acts on the newest open tab. A step whose row cannot be stored ends the
+        replay there as a failure of that step; it is never played again.
+        """
         played = 0
         for position, step in enumerate(self.plan.steps):
             if position and self.plan.step_delay_ms:
@@ -325,19 +243,40 @@ class ItemReplay:
                     await asyncio.wait_for(self.stop.wait(), self.plan.step_delay_ms / 1000)
             if self.stop.is_set():
                 break
-            capture.step_index = position
             arguments = fill_placeholders(step["arguments"], row)
+            events.step_index, events.step_number = position, step["step_number"]
+            events.answer = DialogAnswer.of_step(arguments)
+            await self._announce(result_id, step["step_number"], arguments)
+            page = events.page
             started = datetime.now(UTC)
             outcome = await execute_step(
-                StepContext(page=page, timeout_ms=self.plan.step_timeout_ms, stop=self.stop),
+                StepContext(
+                    page=page,
+                    timeout_ms=self.plan.step_timeout_ms,
+                    stop=self.stop,
+                    newest_page=lambda: events.page,
+                ),
                 arguments,
             )
-            played = position + 1
+            page = events.page
+            if outcome.status == "failed" and events.crashed(page):
+                outcome = dataclasses.replace(
+                    outcome, error=f"The page's renderer crashed: {outcome.error}"
+                )
             screenshot = None
             if outcome.status == "failed" or self.plan.screenshot_every_step:
-                screenshot = await self._screenshot(page, folder, step["step_number"])
-            await self._record(result_id, step, arguments, outcome, started, screenshot, capture)
-            self._count(tally, outcome)
+                screenshot = await files.screenshot(page, step["step_number"])
+            window = (events.tab_of(page), await events.title_of(page))
+            try:
+                await self._record(
+                    result_id, step, arguments, outcome, started, screenshot, events, window
+                )
+            except RecordingFailed as failed:
+                logger.error("%s", failed)
+                if await self._record_unrecorded(result_id, step, arguments, started, failed):
+                    played = position + 1
+                return Failure(step["step_number"], str(failed), screenshot), played
+            played = position + 1
             if outcome.status == "failed":
                 if outcome.stopped:
                     return None, played
@@ -346,68 +285,47 @@ class ItemReplay:
                 ), played
         return None, played
 
-    async def _start_trace(self, sandbox: Sandbox) -> bool:
-        """Trace the result when the run keeps traces of failures; whether tracing started."""
-        if not self.plan.keep_trace_on_failure:
-            return False
+    async def _record_unrecorded(
+        self,
+        result_id: uuid.UUID,
+        step: dict[str, Any],
+        arguments: Mapping[str, Any],
+        started: datetime,
+        failed: RecordingFailed,
+    ) -> bool:
+        """Store a played step whose row was refused as failed, with only why: whether it was."""
+        ended = datetime.now(UTC)
+        bare = StepResultInput(
+            step_number=step["step_number"],
+            action=_action(arguments),
+            description="Played, but what it did could not be recorded",
+            status="failed",
+            started_at=started,
+            completed_at=ended,
+            error_message=str(failed),
+        )
         try:
-            await sandbox.context.tracing.start(screenshots=True, snapshots=True)
-        except Exception as error:  # no trace is no reason to fail the test case
-            logger.warning("could not start a trace: %s", error)
+            await self._store_step(result_id, bare)
+        except RecordingFailed as again:
+            logger.error("%s", again)
             return False
         return True
 
-    async def _stop_trace(self, sandbox: Sandbox, folder: Path, *, keep: bool) -> str | None:
-        """End the trace; written under `folder` when `keep`, else thrown away."""
-        path = folder / "trace.zip"
+    async def _announce(
+        self, result_id: uuid.UUID, step_number: int, arguments: Mapping[str, Any]
+    ) -> None:
+        """Publish the step as executing now; a dashboard missing that is no reason to fail."""
         try:
-            if keep:
-                folder.mkdir(parents=True, exist_ok=True)
-                await sandbox.context.tracing.stop(path=path)
-                return str(path.relative_to(self.artifacts))
-            await sandbox.context.tracing.stop()
+            await recording.record_step_started(
+                self.sessions,
+                run_id=self.plan.run_id,
+                item_id=self.plan.claim.item_id,
+                result_id=result_id,
+                step_number=step_number,
+                action=_action(arguments),
+            )
         except Exception as error:
-            logger.warning("could not save the trace: %s", error)
-        return None
-
-    async def _close_page(self, page: Page, folder: Path) -> str | None:
-        """Close the page; its video (when recorded) moves to `folder`, its path is returned."""
-        with contextlib.suppress(Exception):  # a crashed page is closed already
-            await page.close()
-        video = page.video
-        if video is None:
-            return None
-        path = folder / "video.webm"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            await video.save_as(path)
-            await video.delete()
-        except Exception as error:
-            logger.warning("could not save the video: %s", error)
-            return None
-        return str(path.relative_to(self.artifacts))
-
-    @staticmethod
-    def _count(tally: ResultTally, outcome: StepOutcome) -> None:
-        if outcome.status == "passed":
-            tally.passed_steps += 1
-        else:
-            tally.failed_steps += 1
-        if outcome.checkpoint is not None:
-            if outcome.checkpoint.passed:
-                tally.passed_checkpoints += 1
-            else:
-                tally.failed_checkpoints += 1
-
-    async def _screenshot(self, page: Page, folder: Path, step_number: int) -> str | None:
-        path = folder / f"step-{step_number:04d}.png"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=path, timeout=5_000)
-        except Exception as error:  # a crashed page has nothing to show; keep the step
-            logger.info("no screenshot of step %d: %s", step_number, error)
-            return None
-        return str(path.relative_to(self.artifacts))
+            logger.warning("could not announce step %d: %s", step_number, error)
 
     async def _record(
         self,
@@ -417,45 +335,63 @@ class ItemReplay:
         outcome: StepOutcome,
         started: datetime,
         screenshot: str | None,
-        capture: Capture,
+        events: PageEvents,
+        window: tuple[str, str | None],
     ) -> None:
+        """Store the step with its checkpoint and the logs captured while it ran."""
         ended = datetime.now(UTC)
-        console, network = capture.take()
+        console, network = events.take()
         checkpoint = None
         if outcome.checkpoint is not None:
             found = outcome.checkpoint
-            checkpoint = {
-                "checkpoint_name": found.name[:255],
-                "checkpoint_type": found.checkpoint_type,
-                "status": "passed" if found.passed else "failed",
-                "selector": found.selector,
-                "expected_properties": found.expected,
-                "actual_properties": found.actual,
-                "error_message": None if found.passed else outcome.error,
-            }
-        await recording.record_step(
-            self.sessions,
-            run_id=self.plan.run_id,
-            item_id=self.plan.claim.item_id,
-            result_id=result_id,
-            step={
-                "step_number": step["step_number"],
-                "action": str(arguments.get("action", ""))[:100],
-                "description": outcome.description,
-                "status": outcome.status,
-                "started_at": started,
-                "completed_at": ended,
-                "duration_ms": round((ended - started).total_seconds() * 1000),
-                "selector": outcome.selector,
-                "element_html": outcome.element_html,
-                "input_value": outcome.input_value,
-                "screenshot_path": screenshot,
-                "error_message": outcome.error,
-                "playwright_code": outcome.playwright_code,
-            },
-            checkpoint=checkpoint,
-            console=console,
-            network=network,
+            checkpoint = CheckpointResultInput(
+                checkpoint_name=found.name,
+                checkpoint_type=found.checkpoint_type,
+                status="passed" if found.passed else "failed",
+                selector=found.selector,
+                expected_properties=found.expected,
+                actual_properties=found.actual,
+                error_message=None if found.passed else outcome.error,
+            )
+        recorded = StepResultInput(
+            step_number=step["step_number"],
+            action=_action(arguments),
+            description=outcome.description,
+            status=outcome.status,
+            started_at=started,
+            completed_at=ended,
+            duration_ms=round((ended - started).total_seconds() * 1000),
+            selector=outcome.selector,
+            element_html=outcome.element_html,
+            input_value=outcome.input_value,
+            screenshot_path=screenshot,
+            error_message=outcome.error,
+            playwright_code=outcome.playwright_code,
+            window_id=window[0],
+            window_title=window[1],
+        )
+        await self._store_step(result_id, recorded, checkpoint, console, network)
+
+    async def _store_step(
+        self,
+        result_id: uuid.UUID,
+        step: StepResultInput,
+        checkpoint: CheckpointResultInput | None = None,
+        console: Sequence[ConsoleLogInput] = (),
+        network: Sequence[NetworkLogInput] = (),
+    ) -> None:
+        await persist(
+            lambda: recording.record_step(
+                self.sessions,
+                item_id=self.plan.claim.item_id,
+                result_id=result_id,
+                step=step,
+                checkpoint=checkpoint,
+                console=console,
+                network=network,
+                planned_steps=len(self.plan.steps),
+            ),
+            f"step {step.step_number}",
         )
 
     async def _scripts(
@@ -464,7 +400,6 @@ class ItemReplay:
         page: Page,
         result_id: uuid.UUID,
         scripts: Sequence[Script],
-        tally: ResultTally,
     ) -> str | None:
         """Run scripts in order; the message of a critical one that failed (which aborts)."""
         for script in scripts:
@@ -476,42 +411,29 @@ class ItemReplay:
                 error = f"Timed out after {script.timeout_seconds} s"
             elif not passed:
                 error = f"Exited with code {outcome.exit_code}"
-            tally.count_script(script.script_type, passed=passed)
-            await recording.record_script(
-                self.sessions,
-                result_id,
-                {
-                    "test_script_id": script.id,
-                    "script_name": script.name[:255],
-                    "script_type": script.script_type,
-                    "script_language": script.language,
-                    "status": "passed" if passed else "failed",
-                    "exit_code": outcome.exit_code,
-                    "duration_ms": outcome.duration_ms,
-                    "stdout": outcome.stdout,  # the sandbox keeps the last OUTPUT_LIMIT
-                    "stderr": outcome.stderr,
-                    "error_message": error,
-                    "is_critical": script.is_critical,
-                    "executed_at": executed_at,
-                },
+            recorded = ScriptResultInput(
+                test_script_id=script.id,
+                script_name=script.name,
+                script_type=script.script_type,
+                script_language=script.language,
+                status="passed" if passed else "failed",
+                exit_code=outcome.exit_code,
+                duration_ms=outcome.duration_ms,
+                stdout=outcome.stdout,  # the sandbox keeps the last OUTPUT_LIMIT
+                stderr=outcome.stderr,
+                error_message=error,
+                is_critical=script.is_critical,
+                executed_at=executed_at,
+            )
+            await persist(
+                functools.partial(recording.record_script, self.sessions, result_id, recorded),
+                f"script '{script.name}'",
             )
             if not passed and script.is_critical and script.script_type == "pre_execution":
                 return f"Critical pre-script '{script.name}' failed: {error}"
         return None
 
 
-async def watch(
-    beat: Callable[[], Awaitable[str | None]], stop: asyncio.Event, *, every_s: float = 0.5
-) -> None:
-    """Heartbeat the item and set `stop` once its run is no longer running (or it was reaped)."""
-    while not stop.is_set():
-        try:
-            status = await beat()
-        except Exception as error:  # the database blinked: try again on the next beat
-            logger.warning("heartbeat failed: %s", error)
-        else:
-            if status != "running":
-                stop.set()
-                return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)
+def _action(arguments: Mapping[str, Any]) -> str:
+    """The step's action as recorded: the name it was given, or `unknown`."""
+    return str(arguments.get("action") or "").strip() or "unknown"

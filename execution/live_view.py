@@ -95,6 +95,12 @@ class ScreencastRelay:
     def _on_page(self, page: Page) -> None:
         self._page = page
 
+    def follow(self, context: BrowserContext) -> None:
+        """Cast the pages of `context` from now on (a data row's fresh context)."""
+        self._context = context
+        self._page = None
+        context.on("page", self._on_page)
+
     async def _follow(self) -> None:
         while True:
             try:

@@ -1,80 +1,83 @@
 """Writing what an execution does: results, steps, checkpoints, logs, scripts, roll-ups.
 
 Each function is one short transaction with its run event, so a dashboard sees every step
-the moment it ends, and a crash loses at most the step in flight.
+the moment it ends, and a crash loses at most the step in flight. Rows go through the same
+resolvers as a client executor's (`resolvers.steps`, `checkpoints`, `logs`,
+`script_results`), so validation, fitting to columns and counting exist once. A write that
+fails is retried on its own (`persist`); when it still fails, the replay ends the result
+with that message instead of starting over.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, update
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.claims import Claim, claim_next_items
 from models.database import transaction
 from models.enums import FINAL_ITEM_STATUSES, ItemStatus, ResultStatus
-from models.results import (
-    CheckpointResult,
-    ConsoleLog,
-    NetworkLog,
-    ScriptResult,
-    TestRunResult,
-    TestStepResult,
-)
+from models.results import ConsoleLog, NetworkLog, TestRunResult, TestStepResult
 from models.runs import TestRun, TestRunItem
 from resolvers import stats
+from resolvers.checkpoints import CheckpointResultInput, insert_checkpoint_results
+from resolvers.errors import Conflict, ResolverError
 from resolvers.events import append_run_event
-from resolvers.results import record_result_outcome
+from resolvers.fitting import fit_row
+from resolvers.logs import ConsoleLogInput, NetworkLogInput, insert_logs
+from resolvers.results import lock_executed_result, record_result_outcome
 from resolvers.run_locks import lock_running_run
+from resolvers.script_results import ScriptResultInput, insert_script_result
+from resolvers.steps import StepResultInput, insert_step_results
 
 Sessions = async_sessionmaker[AsyncSession]
+Written = TypeVar("Written")
+logger = logging.getLogger(__name__)
+
+# Pauses between the tries of a failed write: a database that blinks is given ~3 s.
+RETRY_PAUSES_S = (0.25, 0.75, 2.0)
+# Errors that another try cannot cure: the values themselves are refused.
+_PERMANENT = (ValidationError, ResolverError, LookupError)
 
 
-@dataclass(slots=True)
-class ResultTally:
-    """Counts of one result as its steps, checkpoints and scripts end."""
+class RecordingFailed(Exception):
+    """A write of the execution failed, even after retries; the message says what and why."""
 
-    total_steps: int
-    passed_steps: int = 0
-    failed_steps: int = 0
-    skipped_steps: int = 0
-    passed_checkpoints: int = 0
-    failed_checkpoints: int = 0
-    scripts: dict[str, list[int]] = field(default_factory=dict)  # type -> [total, passed, failed]
 
-    def count_script(self, script_type: str, *, passed: bool) -> None:
-        """Count a script of `script_type` (pre_execution, post_execution, on_demand)."""
-        total, ok, failed = self.scripts.get(script_type, [0, 0, 0])
-        self.scripts[script_type] = [total + 1, ok + passed, failed + (not passed)]
+def reason(error: BaseException) -> str:
+    """The database's own words for `error`, without the statement and its parameters."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        words = str(error.orig).splitlines()[0] if str(error.orig) else type(error.orig).__name__
+        return words.split(">: ", 1)[-1]  # asyncpg's errors come as "<class '...'>: message"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
-    def columns(self) -> dict[str, Any]:
-        """The result's count columns."""
-        checkpoints = self.passed_checkpoints + self.failed_checkpoints
-        values: dict[str, Any] = {
-            "total_steps": self.total_steps,
-            "passed_steps": self.passed_steps,
-            "failed_steps": self.failed_steps,
-            "skipped_steps": self.skipped_steps,
-            "pass_rate": stats.pass_rate(self.passed_steps, self.total_steps),
-            "total_checkpoints": checkpoints,
-            "passed_checkpoints": self.passed_checkpoints,
-            "failed_checkpoints": self.failed_checkpoints,
-            "checkpoint_pass_rate": stats.pass_rate(self.passed_checkpoints, checkpoints),
-        }
-        prefixes = {"pre_execution": "pre", "post_execution": "post", "on_demand": "on_demand"}
-        for script_type, (total, ok, failed) in self.scripts.items():
-            prefix = prefixes[script_type]
-            values |= {
-                f"total_{prefix}_scripts": total,
-                f"passed_{prefix}_scripts": ok,
-                f"failed_{prefix}_scripts": failed,
-            }
-        return values
+
+async def persist(write: Callable[[], Awaitable[Written]], what: str) -> Written:
+    """`write()`, tried again after a pause while it fails; RecordingFailed at the end.
+
+    Each try is a whole transaction, so a failed one leaves nothing behind.
+    """
+    pauses = iter(RETRY_PAUSES_S)
+    while True:
+        try:
+            return await write()
+        except _PERMANENT as error:
+            raise RecordingFailed(f"Could not record {what}: {reason(error)}") from error
+        except Exception as error:
+            pause = next(pauses, None)
+            if pause is None:
+                raise RecordingFailed(f"Could not record {what}: {reason(error)}") from error
+            logger.warning("recording %s failed, trying again: %s", what, reason(error))
+            await asyncio.sleep(pause)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,35 +98,31 @@ async def open_result(sessions: Sessions, start: ResultStart) -> uuid.UUID:
     now = datetime.now(UTC)
     result_id = uuid.uuid4()
     async with transaction(sessions) as session:
-        session.add(
-            TestRunResult(
-                id=result_id,
-                test_run_id=start.run_id,
-                test_run_item_id=start.item_id,
-                test_case_id=start.test_case_id,
-                status=ResultStatus.SKIPPED.value,
-                started_at=now,
-                total_steps=start.total_steps,
-                retry_attempt=start.retry_attempt,
-                iteration_number=start.iteration_number,
-                data_row_index=None
-                if start.iteration_number is None
-                else start.iteration_number - 1,
-                data_row_values=start.data_row_values,
-                created_at=now,
-            )
-        )
+        values = {
+            "id": result_id,
+            "test_run_id": start.run_id,
+            "test_run_item_id": start.item_id,
+            "test_case_id": start.test_case_id,
+            "status": ResultStatus.SKIPPED.value,
+            "started_at": now,
+            "total_steps": start.total_steps,
+            "retry_attempt": start.retry_attempt,
+            "iteration_number": start.iteration_number,
+            "data_row_index": None
+            if start.iteration_number is None
+            else start.iteration_number - 1,
+            "data_row_values": start.data_row_values,
+            "created_at": now,
+        }
+        session.add(TestRunResult(**fit_row(TestRunResult, values)))
         await session.flush()
-        await session.execute(
-            update(TestRunItem)
-            .where(TestRunItem.id == start.item_id)
-            .values(current_step=0, total_steps=start.total_steps, updated_at=now)
-        )
-        await append_run_event(
+        await _progress(
             session,
-            run_id=start.run_id,
-            type="result.started",
-            payload={
+            start.run_id,
+            start.item_id,
+            {"current_step": 0, "total_steps": start.total_steps},
+            "result.started",
+            {
                 "result_id": str(result_id),
                 "item_id": str(start.item_id),
                 "retry_attempt": start.retry_attempt,
@@ -134,10 +133,28 @@ async def open_result(sessions: Sessions, start: ResultStart) -> uuid.UUID:
     return result_id
 
 
+async def _progress(
+    session: AsyncSession,
+    run_id: uuid.UUID,
+    item_id: uuid.UUID,
+    values: dict[str, Any],
+    event: str,
+    payload: dict[str, Any],
+) -> None:
+    """Move an executing item's progress columns and say so with a run event."""
+    await session.execute(
+        update(TestRunItem)
+        .where(TestRunItem.id == item_id)
+        .values(values | {"updated_at": datetime.now(UTC)})
+    )
+    await append_run_event(session, run_id=run_id, type=event, payload=payload)
+
+
 async def set_vnc_url(
     sessions: Sessions, run_id: uuid.UUID, item_id: uuid.UUID, url: str | None
 ) -> None:
     """Publish where people can watch the item's browser."""
+    url = fit_row(TestRunItem, {"vnc_url": url})["vnc_url"]
     async with transaction(sessions) as session:
         await session.execute(
             update(TestRunItem).where(TestRunItem.id == item_id).values(vnc_url=url)
@@ -150,84 +167,113 @@ async def set_vnc_url(
         )
 
 
-async def record_step(
+async def record_step_started(
     sessions: Sessions,
     *,
     run_id: uuid.UUID,
     item_id: uuid.UUID,
     result_id: uuid.UUID,
-    step: dict[str, Any],
-    checkpoint: dict[str, Any] | None,
-    console: Sequence[dict[str, Any]],
-    network: Sequence[dict[str, Any]],
+    step_number: int,
+    action: str,
 ) -> None:
-    """Store one replayed step (with its checkpoint and logs) and move the item's progress."""
-    step_id = uuid.uuid4()
+    """Say which step executes now: the item's `current_step`, and a `step_started` event."""
     async with transaction(sessions) as session:
-        await session.execute(
-            insert(TestStepResult).values(id=step_id, test_run_result_id=result_id, **step)
-        )
-        if checkpoint is not None:
-            await session.execute(
-                insert(CheckpointResult).values(
-                    test_run_result_id=result_id, test_step_result_id=step_id, **checkpoint
-                )
-            )
-        if console:
-            await session.execute(
-                insert(ConsoleLog), [{"test_run_result_id": result_id, **row} for row in console]
-            )
-        if network:
-            await session.execute(
-                insert(NetworkLog), [{"test_run_result_id": result_id, **row} for row in network]
-            )
-        await session.execute(
-            update(TestRunItem)
-            .where(TestRunItem.id == item_id)
-            .values(current_step=step["step_number"], updated_at=datetime.now(UTC))
-        )
-        await append_run_event(
+        await _progress(
             session,
-            run_id=run_id,
-            type="step.completed",
-            payload={
+            run_id,
+            item_id,
+            {"current_step": step_number},
+            "step.started",
+            {
                 "item_id": str(item_id),
                 "result_id": str(result_id),
-                "step_number": step["step_number"],
-                "action": step["action"],
-                "status": step["status"],
-                "duration_ms": step["duration_ms"],
-                "error_message": step.get("error_message"),
-                "current_step": step["step_number"],
+                "step_number": step_number,
+                "action": fit_row(TestStepResult, {"action": action})["action"],
+                "current_step": step_number,
             },
         )
 
 
+async def record_step(
+    sessions: Sessions,
+    *,
+    item_id: uuid.UUID,
+    result_id: uuid.UUID,
+    step: StepResultInput,
+    checkpoint: CheckpointResultInput | None,
+    console: Sequence[ConsoleLogInput],
+    network: Sequence[NetworkLogInput],
+    planned_steps: int,
+) -> None:
+    """Store one replayed step (with its checkpoint and logs) and move the item's progress.
+
+    A step the result already has was stored by an earlier try whose answer was lost:
+    nothing is written twice.
+    """
+    try:
+        async with transaction(sessions) as session:
+            result, run = await lock_executed_result(session, result_id)
+            [step_id] = await insert_step_results(
+                session, run, result, [step], planned_steps=planned_steps
+            )
+            if checkpoint is not None:
+                linked = checkpoint.model_copy(update={"test_step_result_id": step_id})
+                await insert_checkpoint_results(session, run, result, [linked])
+            await insert_logs(session, ConsoleLog, result.id, console)
+            await insert_logs(session, NetworkLog, result.id, network)
+            await _progress(
+                session,
+                run.id,
+                item_id,
+                {"current_step": step.step_number},
+                "step.completed",
+                {
+                    "item_id": str(item_id),
+                    "result_id": str(result_id),
+                    "step_number": step.step_number,
+                    "action": fit_row(TestStepResult, {"action": step.action})["action"],
+                    "status": step.status.value,
+                    "duration_ms": step.duration_ms,
+                    "error_message": step.error_message,
+                    "current_step": step.step_number,
+                },
+            )
+    except Conflict:
+        logger.info("step %d of result %s was already recorded", step.step_number, result_id)
+
+
 async def record_skipped_steps(
-    sessions: Sessions, result_id: uuid.UUID, steps: Sequence[dict[str, Any]]
+    sessions: Sessions,
+    result_id: uuid.UUID,
+    steps: Sequence[StepResultInput],
+    *,
+    planned_steps: int,
 ) -> None:
     """Store the steps a failure or a stop left unplayed, as `skipped`."""
     if not steps:
         return
-    async with transaction(sessions) as session:
-        await session.execute(
-            insert(TestStepResult),
-            [{"test_run_result_id": result_id, "status": "skipped", **step} for step in steps],
-        )
+    try:
+        async with transaction(sessions) as session:
+            result, run = await lock_executed_result(session, result_id)
+            await insert_step_results(session, run, result, steps, planned_steps=planned_steps)
+    except Conflict:
+        logger.info("the skipped steps of result %s were already recorded", result_id)
 
 
-async def record_script(sessions: Sessions, result_id: uuid.UUID, row: dict[str, Any]) -> None:
-    """Store one script execution of a result."""
+async def record_script(
+    sessions: Sessions, result_id: uuid.UUID, script: ScriptResultInput
+) -> None:
+    """Store one script execution of a result, and count it."""
     async with transaction(sessions) as session:
-        await session.execute(insert(ScriptResult).values(test_run_result_id=result_id, **row))
+        result, run = await lock_executed_result(session, result_id)
+        await insert_script_result(session, run, result, script)
 
 
 @dataclass(frozen=True, slots=True)
 class ResultEnd:
-    """How a result ended."""
+    """How a result ended; its counts come from its rows, counted as they were written."""
 
     status: ResultStatus
-    tally: ResultTally
     error_message: str | None = None
     error_step_number: int | None = None
     error_screenshot_path: str | None = None
@@ -236,6 +282,9 @@ class ResultEnd:
     pre_script_aborted: bool = False
     video_path: str | None = None
     trace_path: str | None = None
+    environment_info: dict[str, Any] | None = None
+    captured_downloads: list[dict[str, Any]] | None = None
+    downloads_folder: str | None = None
 
 
 async def close_result(
@@ -257,7 +306,7 @@ async def close_result(
         result = await session.get(TestRunResult, result_id, populate_existing=True)
         if result is None:
             raise LookupError(f"no test run result {result_id}")
-        values = end.tally.columns() | {
+        values = {
             "status": end.status.value,
             "completed_at": now,
             "duration_ms": stats.duration_ms(result.started_at, now),
@@ -269,8 +318,11 @@ async def close_result(
             "pre_script_aborted": end.pre_script_aborted,
             "video_path": end.video_path,
             "trace_path": end.trace_path,
+            "environment_info": end.environment_info,
+            "captured_downloads": end.captured_downloads,
+            "downloads_folder": end.downloads_folder,
         }
-        for name, value in values.items():
+        for name, value in fit_row(TestRunResult, values).items():
             setattr(result, name, value)
         run = await lock_running_run(session, run_id)
         await session.flush()
@@ -337,6 +389,21 @@ async def _next(
     if rollup.complete:
         return []
     return await claim_next_items(session, run, worker=worker)
+
+
+async def open_results(sessions: Sessions, item_id: uuid.UUID) -> list[uuid.UUID]:
+    """Results of the item that were started and never ended, oldest first."""
+    async with sessions() as session:
+        return list(
+            await session.scalars(
+                select(TestRunResult.id)
+                .where(
+                    TestRunResult.test_run_item_id == item_id,
+                    TestRunResult.completed_at.is_(None),
+                )
+                .order_by(TestRunResult.created_at)
+            )
+        )
 
 
 async def item_attempt(session: AsyncSession, item_id: uuid.UUID) -> int | None:

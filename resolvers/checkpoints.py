@@ -1,4 +1,7 @@
-"""Checkpoint results: the verifications of a result (element, screenshot, api, download)."""
+"""Checkpoint results: the verifications of a result (element, screenshot, api, download).
+
+Written by the engine and by client executors alike through `insert_checkpoint_results`.
+"""
 
 from __future__ import annotations
 
@@ -7,53 +10,51 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import CheckpointStatus, CheckpointType
 from models.results import CheckpointResult, TestRunResult, TestStepResult
+from models.runs import TestRun
 from resolvers import stats
 from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.errors import FieldError, ValidationFailed
+from resolvers.fitting import fit_row
 from resolvers.results import JsonObject, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_times
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Count,
     Input,
-    Name,
     PageInput,
     Percentage,
-    Text,
-    Varchar50,
-    Varchar500,
-    Varchar1000,
+    Recorded,
+    RecordedName,
 )
 
 _ADDED_ORDER = (CheckpointResult.created_at, CheckpointResult.id)
-PropertyName = Annotated[str, StringConstraints(max_length=1000)]
 
 
 class CheckpointResultInput(Input):
     """One verification; `test_step_result_id` ties it to a step of the same result."""
 
-    checkpoint_name: Name
+    checkpoint_name: RecordedName
     checkpoint_type: CheckpointType
     status: CheckpointStatus
     test_step_result_id: uuid.UUID | None = None
-    selector: Varchar1000 | None = None
-    profile: Varchar50 | None = None
+    selector: Recorded | None = None
+    profile: Recorded | None = None
     expected_properties: JsonObject | None = None
     actual_properties: JsonObject | None = None
-    failed_properties: Annotated[list[PropertyName], Field(max_length=1_000)] | None = None
+    failed_properties: Annotated[list[Recorded], Field(max_length=1_000)] | None = None
     property_verifications: Annotated[list[JsonObject], Field(max_length=1_000)] | None = None
     screenshot_index: Count | None = None
-    baseline_screenshot_path: Varchar500 | None = None
-    actual_screenshot_path: Varchar500 | None = None
-    diff_screenshot_path: Varchar500 | None = None
+    baseline_screenshot_path: Recorded | None = None
+    actual_screenshot_path: Recorded | None = None
+    diff_screenshot_path: Recorded | None = None
     diff_percentage: Percentage | None = None
-    error_message: Text | None = None
+    error_message: Recorded | None = None
 
 
 class CheckpointResultBatch(Input):
@@ -87,13 +88,17 @@ async def _check_steps(
 
 def _row(checkpoint: CheckpointResultInput, result_id: uuid.UUID) -> dict[str, Any]:
     diff = checkpoint.diff_percentage
-    return checkpoint.model_dump() | {
-        "id": uuid.uuid4(),
-        "test_run_result_id": result_id,
-        "checkpoint_type": checkpoint.checkpoint_type.value,
-        "status": checkpoint.status.value,
-        "diff_percentage": None if diff is None else stats.as_rate(diff),
-    }
+    return fit_row(
+        CheckpointResult,
+        checkpoint.model_dump()
+        | {
+            "id": uuid.uuid4(),
+            "test_run_result_id": result_id,
+            "checkpoint_type": checkpoint.checkpoint_type.value,
+            "status": checkpoint.status.value,
+            "diff_percentage": None if diff is None else stats.as_rate(diff),
+        },
+    )
 
 
 async def _add(
@@ -106,6 +111,19 @@ async def _add(
     result, run = await lock_result(
         session, principal=principal, result_id=result_id, action="add checkpoint results"
     )
+    return result, await insert_checkpoint_results(session, run, result, checkpoints)
+
+
+async def insert_checkpoint_results(
+    session: AsyncSession,
+    run: TestRun,
+    result: TestRunResult,
+    checkpoints: Sequence[CheckpointResultInput],
+) -> list[uuid.UUID]:
+    """Add checkpoint rows and recount the result's checkpoints; the new ids.
+
+    The one writer of checkpoints, for the engine and clients; the caller holds the run's lock.
+    """
     await _check_steps(session, result, checkpoints)
     times = batch_times(datetime.now(UTC), len(checkpoints))
     rows = [
@@ -131,7 +149,7 @@ async def _add(
             "checkpoint_pass_rate": stats.pass_rate(passed, total),
         },
     )
-    return result, [row["id"] for row in rows]
+    return [row["id"] for row in rows]
 
 
 async def add_checkpoint_results(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.database import after_commit
 from models.runs import RunEvent, TestRun
+from resolvers.fitting import fit_row
 
 _PUBLISHER = "testrun.event_publisher"
 _UNPUBLISHED = "testrun.unpublished_events"
@@ -107,6 +108,7 @@ async def append_run_event(
     if numbered is None:
         raise LookupError(f"no test run {run_id}")
     seq, project_id = numbered
+    payload = fit_row(RunEvent, {"payload": payload})["payload"]
     event = RunEvent(test_run_id=run_id, seq=seq, type=type, payload=payload)
     session.add(event)
     await session.flush()

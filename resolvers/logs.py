@@ -1,7 +1,8 @@
 """Browser console messages and network requests captured during a result, added in bulk.
 
 Logs change no statistics, so their writers lock the run FOR SHARE: they run side by side
-and still keep the run from being cancelled or finished under them.
+and still keep the run from being cancelled or finished under them. The engine and client
+executors write them through the same `insert_console_logs` / `insert_network_logs`.
 """
 
 from __future__ import annotations
@@ -10,30 +11,19 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import LogLevel
 from models.results import ConsoleLog, NetworkLog, TestRunResult
 from resolvers.batches import batch_rows, group_rows, keyed
+from resolvers.fitting import fit_columns
 from resolvers.results import JsonObject, Milliseconds, lock_result, read_result_rows
 from resolvers.steps import MAX_BATCH, batch_columns, insert_batch
 from resolvers.tokens import Principal
-from resolvers.validation import (
-    Count,
-    Input,
-    PageInput,
-    Text,
-    Timestamp,
-    Varchar50,
-    Varchar100,
-    Varchar500,
-)
+from resolvers.validation import Count, Input, PageInput, Recorded, RecordedName, Timestamp
 
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-Method = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
-ContentType = Annotated[str, StringConstraints(max_length=200)]
 StatusCode = Annotated[int, Field(ge=0, le=999)]
 _CONSOLE_ORDER = (ConsoleLog.timestamp, ConsoleLog.created_at, ConsoleLog.id)
 _NETWORK_ORDER = (NetworkLog.timestamp, NetworkLog.created_at, NetworkLog.id)
@@ -43,11 +33,11 @@ class ConsoleLogInput(Input):
     """One console message; `step_index` is the step it happened during."""
 
     log_level: LogLevel
-    message: Text
-    source: Varchar500 | None = None
+    message: Recorded
+    source: Recorded | None = None
     line_number: Count | None = None
     column_number: Count | None = None
-    stack_trace: Text | None = None
+    stack_trace: Recorded | None = None
     step_index: Count | None = None
     timestamp: Timestamp
 
@@ -55,21 +45,21 @@ class ConsoleLogInput(Input):
 class NetworkLogInput(Input):
     """One network request and its response (bodies as truncated previews)."""
 
-    url: Url
-    method: Method
+    url: RecordedName
+    method: RecordedName
     status_code: StatusCode | None = None
-    status_text: Varchar100 | None = None
+    status_text: Recorded | None = None
     request_headers: JsonObject | None = None
     response_headers: JsonObject | None = None
-    request_body_preview: Text | None = None
-    response_body_preview: Text | None = None
-    content_type: ContentType | None = None
+    request_body_preview: Recorded | None = None
+    response_body_preview: Recorded | None = None
+    content_type: Recorded | None = None
     content_length: Count | None = None
-    resource_type: Varchar50 | None = None
+    resource_type: Recorded | None = None
     timestamp: Timestamp
     duration_ms: Milliseconds | None = None
     ttfb_ms: Milliseconds | None = None
-    error_message: Text | None = None
+    error_message: Recorded | None = None
     step_index: Count | None = None
 
 
@@ -96,7 +86,7 @@ async def add_console_logs(
     result, _ = await lock_result(
         session, principal=principal, result_id=result_id, action="add console logs", shared=True
     )
-    await insert_batch(session, ConsoleLog, batch_columns(logs, result.id))
+    await insert_logs(session, ConsoleLog, result.id, logs)
     return result
 
 
@@ -111,8 +101,22 @@ async def add_network_logs(
     result, _ = await lock_result(
         session, principal=principal, result_id=result_id, action="add network logs", shared=True
     )
-    await insert_batch(session, NetworkLog, batch_columns(logs, result.id))
+    await insert_logs(session, NetworkLog, result.id, logs)
     return result
+
+
+async def insert_logs(
+    session: AsyncSession,
+    model: type[ConsoleLog] | type[NetworkLog],
+    result_id: uuid.UUID,
+    logs: Sequence[ConsoleLogInput] | Sequence[NetworkLogInput],
+) -> None:
+    """Add console or network rows to a result, each text fitted to its column.
+
+    The one writer of logs, for the engine and clients; the caller holds the run's lock.
+    """
+    if logs:
+        await insert_batch(session, model, fit_columns(model, batch_columns(logs, result_id)))
 
 
 _CONSOLE_LOGS_BY_RESULT = (

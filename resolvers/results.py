@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, ValidationInfo, field_validator
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from resolvers.access import require_writer
 from resolvers.batches import batch_rows, group_rows, keyed, pick_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
+from resolvers.fitting import fit_row
 from resolvers.items import read_test_run_item
 from resolvers.pages import read_page
 from resolvers.run_locks import lock_test_run, scoped_runs
@@ -37,10 +38,8 @@ from resolvers.validation import (
     Input,
     PageInput,
     Percentage,
-    Text,
+    Recorded,
     Timestamp,
-    Varchar500,
-    Varchar2000,
 )
 
 Position = Annotated[int, Field(ge=1, le=2_147_483_647)]
@@ -102,19 +101,19 @@ class ResultSubmission(Input):
     data_row_index: Count | None = None
     data_row_values: JsonObject | None = None
     retry_attempt: Count = 0
-    error_message: Text | None = None
+    error_message: Recorded | None = None
     error_step_number: Position | None = None
-    error_screenshot_path: Varchar500 | None = None
-    initial_url: Varchar2000 | None = None
-    final_url: Varchar2000 | None = None
+    error_screenshot_path: Recorded | None = None
+    initial_url: Recorded | None = None
+    final_url: Recorded | None = None
     environment_info: JsonObject | None = None
     total_accessibility_violations: Count = 0
     accessibility_results: list[Any] | JsonObject | None = None
     racing_stats: JsonObject | None = None
     captured_downloads: list[Any] | JsonObject | None = None
-    downloads_folder: Varchar500 | None = None
-    results_folder: Varchar500 | None = None
-    report_path: Varchar500 | None = None
+    downloads_folder: Recorded | None = None
+    results_folder: Recorded | None = None
+    report_path: Recorded | None = None
 
     _completed = field_validator("completed_at")(not_before_start)
     _total_steps = field_validator("total_steps")(
@@ -164,17 +163,40 @@ async def lock_result(
     require_writer(principal)
     row = (
         await session.execute(
-            select(TestRunResult, TestRun)
-            .join(TestRun, TestRun.id == TestRunResult.test_run_id)
-            .where(TestRunResult.id == result_id, TestRun.project_id == principal.project_id)
-            .with_for_update(of=TestRun, read=shared)
-            .execution_options(populate_existing=True)
+            _LOCKED_RESULT.where(TestRun.project_id == principal.project_id).with_for_update(
+                of=TestRun, read=shared
+            ),
+            {"result_id": result_id},
         )
     ).one_or_none()
     if row is None:
         raise NotFound.of("Test run result", result_id)
     result, run = row
     check_client_run(run, action, details=True)
+    return result, run
+
+
+_LOCKED_RESULT = (
+    select(TestRunResult, TestRun)
+    .join(TestRun, TestRun.id == TestRunResult.test_run_id)
+    .where(TestRunResult.id == bindparam("result_id"))
+    .execution_options(populate_existing=True)
+)
+_LOCKED_EXECUTED_RESULT = _LOCKED_RESULT.with_for_update(of=TestRun)
+
+
+async def lock_executed_result(
+    session: AsyncSession, result_id: uuid.UUID
+) -> tuple[TestRunResult, TestRun]:
+    """A result the engine is executing, with its run locked, whatever the run's state.
+
+    A stop ends the run while its items finish the step in hand: that step is still
+    recorded. LookupError for a result that is gone (its run was deleted).
+    """
+    row = (await session.execute(_LOCKED_EXECUTED_RESULT, {"result_id": result_id})).one_or_none()
+    if row is None:
+        raise LookupError(f"no test run result {result_id}")
+    result, run = row
     return result, run
 
 
@@ -240,7 +262,7 @@ def _result_row(data: ResultSubmission, now: datetime) -> TestRunResult:
         else stats.pass_rate(data.passed_checkpoints, total_checkpoints),
         "created_at": now,
     }
-    return TestRunResult(**values)
+    return TestRunResult(**fit_row(TestRunResult, values))
 
 
 def _history_row(result: TestRunResult, run: TestRun, now: datetime) -> TestExecutionHistory:

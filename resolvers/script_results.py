@@ -1,4 +1,7 @@
-"""Script results: what a pre, post or on-demand script did during a result."""
+"""Script results: what a pre, post or on-demand script did during a result.
+
+The engine and client executors write them through the same `insert_script_result`.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import ResultStatus, ScriptLanguage, ScriptType
 from models.results import ScriptResult, TestRunResult
+from models.runs import TestRun
 from models.test_cases import TestScript
 from resolvers import stats
 from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.errors import NotFound
+from resolvers.fitting import fit_row
 from resolvers.results import Milliseconds, Position, lock_result, read_result_rows
 from resolvers.tokens import Principal
-from resolvers.validation import Input, Name, PageInput, Text, Timestamp
+from resolvers.validation import Input, PageInput, Recorded, RecordedName, Timestamp
 
 _ADDED_ORDER = (ScriptResult.created_at, ScriptResult.id)
 ExitCode = Annotated[int, Field(ge=-2_147_483_648, le=2_147_483_647)]
@@ -34,15 +39,15 @@ class ScriptResultInput(Input):
     """One script execution; `test_script_id`, when given, is a script of the project."""
 
     test_script_id: uuid.UUID | None = None
-    script_name: Name
+    script_name: RecordedName
     script_type: ScriptType
     script_language: ScriptLanguage | None = None
     status: ResultStatus
     exit_code: ExitCode | None = None
     duration_ms: Milliseconds = 0
-    stdout: Text | None = None
-    stderr: Text | None = None
-    error_message: Text | None = None
+    stdout: Recorded | None = None
+    stderr: Recorded | None = None
+    error_message: Recorded | None = None
     is_critical: bool = False
     attached_to_step: Position | None = None
     executed_at: Timestamp | None = None
@@ -102,11 +107,22 @@ async def _record(
     result, run = await lock_result(
         session, principal=principal, result_id=result_id, action="add script results"
     )
+    return result, await insert_script_result(session, run, result, data)
+
+
+async def insert_script_result(
+    session: AsyncSession, run: TestRun, result: TestRunResult, data: ScriptResultInput
+) -> ScriptResult:
+    """Add a script execution to a result and recount its scripts.
+
+    The one writer of script results, for the engine and clients; texts are fitted to their
+    columns, and the caller holds the run's lock. The script, if named, is of the run's project.
+    """
     if data.test_script_id is not None:
         known = await session.scalar(
             select(TestScript.id).where(
                 TestScript.id == data.test_script_id,
-                TestScript.project_id == principal.project_id,
+                TestScript.project_id == run.project_id,
             )
         )
         if known is None:
@@ -117,11 +133,11 @@ async def _record(
         "script_language": None if data.script_language is None else data.script_language.value,
         "status": data.status.value,
     }
-    script = ScriptResult(**values)
+    script = ScriptResult(**fit_row(ScriptResult, values))
     session.add(script)
     await session.flush()
     await stats.save_result_counts(session, run, result, await _script_counts(session, result.id))
-    return result, script
+    return script
 
 
 async def read_script_results(

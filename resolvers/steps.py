@@ -1,4 +1,4 @@
-"""Step results: how each step of a result went, added in bulk by a client executor."""
+"""Step results: how each step of a result went, added in bulk by the engine or a client."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, cast
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Integer, Table, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.base import Base
 from models.enums import StepStatus
 from models.results import TestRunResult, TestStepResult
+from models.runs import TestRun
 from resolvers import stats
 from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.errors import Conflict, NotFound
+from resolvers.fitting import fit_columns
 from resolvers.results import (
     Milliseconds,
     Position,
@@ -28,40 +30,31 @@ from resolvers.results import (
     read_test_run_result,
 )
 from resolvers.tokens import Principal
-from resolvers.validation import (
-    Input,
-    PageInput,
-    Text,
-    Timestamp,
-    Varchar100,
-    Varchar500,
-    Varchar1000,
-)
+from resolvers.validation import Input, PageInput, Recorded, RecordedName, Timestamp
 
 MAX_BATCH = 5_000
-Action = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class StepResultInput(Input):
     """One executed step; `duration_ms` left out is taken from the timestamps."""
 
     step_number: Position
-    action: Action
-    description: Text | None = None
+    action: RecordedName
+    description: Recorded | None = None
     status: StepStatus
     started_at: Timestamp | None = None
     completed_at: Timestamp | None = None
     duration_ms: Milliseconds | None = None
-    selector: Varchar1000 | None = None
-    element_html: Text | None = None
-    input_value: Text | None = None
-    screenshot_path: Varchar500 | None = None
-    screenshot_url: Varchar500 | None = None
-    error_message: Text | None = None
-    error_stack_trace: Text | None = None
-    playwright_code: Text | None = None
-    window_id: Varchar100 | None = None
-    window_title: Varchar500 | None = None
+    selector: Recorded | None = None
+    element_html: Recorded | None = None
+    input_value: Recorded | None = None
+    screenshot_path: Recorded | None = None
+    screenshot_url: Recorded | None = None
+    error_message: Recorded | None = None
+    error_stack_trace: Recorded | None = None
+    playwright_code: Recorded | None = None
+    window_id: Recorded | None = None
+    window_title: Recorded | None = None
 
     _completed = field_validator("completed_at")(not_before_start)
 
@@ -129,13 +122,29 @@ async def add_step_results(
     result_id: uuid.UUID,
     steps: Sequence[StepResultInput],
 ) -> TestRunResult:
-    """Add step rows with one bulk INSERT; the result's step counts then come from its rows.
-
-    A step number the result already has is a Conflict (a retried call adds nothing twice).
-    """
+    """Add step rows to a client run's result (see `insert_step_results`)."""
     result, run = await lock_result(
         session, principal=principal, result_id=result_id, action="add step results"
     )
+    await insert_step_results(session, run, result, steps)
+    return result
+
+
+async def insert_step_results(
+    session: AsyncSession,
+    run: TestRun,
+    result: TestRunResult,
+    steps: Sequence[StepResultInput],
+    *,
+    planned_steps: int = 0,
+) -> list[uuid.UUID]:
+    """Add step rows with one bulk INSERT; the result's step counts then come from its rows.
+
+    The one writer of steps, for the engine and clients: texts are fitted to their columns,
+    and a step number the result already has is a Conflict (a retried call adds nothing
+    twice). The caller holds the run's lock. `planned_steps`, the steps the engine will
+    play, keeps the total from shrinking to the steps played so far. Returns the new ids.
+    """
     numbers = [step.step_number for step in steps]
     taken = await session.scalar(
         select(func.min(TestStepResult.step_number)).where(
@@ -145,7 +154,7 @@ async def add_step_results(
     )
     if taken is not None:
         raise Conflict(f"Step {taken} is already recorded for test run result {result.id}")
-    columns = batch_columns(steps, result.id)
+    columns = fit_columns(TestStepResult, batch_columns(steps, result.id))
     columns["duration_ms"] = [
         step.duration_ms
         if step.duration_ms is not None
@@ -160,7 +169,8 @@ async def add_step_results(
         func.count().filter(TestStepResult.status == StepStatus.FAILED),
         func.count().filter(TestStepResult.status == StepStatus.SKIPPED),
     ).where(TestStepResult.test_run_result_id == result.id)
-    total, passed, failed, skipped = (await session.execute(counted)).one()
+    recorded, passed, failed, skipped = (await session.execute(counted)).one()
+    total = max(recorded, planned_steps)
     await stats.save_result_counts(
         session,
         run,
@@ -173,7 +183,8 @@ async def add_step_results(
             "pass_rate": stats.pass_rate(passed, total),
         },
     )
-    return result
+    ids: list[uuid.UUID] = columns["id"]
+    return ids
 
 
 _STEP_ORDER = (TestStepResult.step_number, TestStepResult.created_at, TestStepResult.id)

@@ -26,6 +26,11 @@ Varchar1000 = Annotated[str, StringConstraints(max_length=1000)]
 Varchar2000 = Annotated[str, StringConstraints(max_length=2000)]
 # TEXT columns have no SQL limit; one megabyte keeps a single value from exhausting memory.
 Text = Annotated[str, StringConstraints(max_length=1_000_000)]
+# What an execution recorded (a URL, a selector, a console line): taken whatever its length
+# (the request's size is the bound) and stored fitted to its column (`resolvers.fitting`),
+# as the engine's own records are.
+Recorded = str
+RecordedName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Tags = Annotated[list[Tag], Field(max_length=100)]
 SuitePath = Annotated[list[Name], Field(max_length=50)]

@@ -54,6 +54,12 @@ class Sandbox(Protocol):
     def context(self) -> BrowserContext:
         """A fresh Playwright browser context in a browser nobody else uses."""
 
+    async def fresh_context(self) -> BrowserContext:
+        """Close `context` and open a new one like it: no cookies or storage carried over.
+
+        Each data row of a test case starts in one, in the same browser.
+        """
+
     async def run_command(
         self, command: str, *, timeout_s: float, files: dict[str, str] | None = None
     ) -> CommandResult:

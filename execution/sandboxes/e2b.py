@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shlex
 import time
@@ -184,6 +185,7 @@ class E2BSandbox:
         self._background: list[E2BCommandHandle] = []
         self._browser: Browser | None = None
         self._context: BrowserContext | None = None
+        self._context_options: dict[str, Any] = {}
         self._vnc_url: str | None = None
         self._closed = False
 
@@ -225,6 +227,16 @@ class E2BSandbox:
         """A fresh browser context in the sandbox's Chrome."""
         if self._context is None:
             raise RuntimeError(f"E2B sandbox {self.sandbox_id} has no browser (not started)")
+        return self._context
+
+    async def fresh_context(self) -> BrowserContext:
+        """Close the context (finishing its videos) and open a new one in the same Chrome."""
+        if self._browser is None:
+            raise RuntimeError(f"E2B sandbox {self.sandbox_id} has no browser (not started)")
+        if self._context is not None:
+            with contextlib.suppress(Exception):  # already gone with its connection
+                await self._context.close()
+        self._context = await self._browser.new_context(**self._context_options)
         return self._context
 
     async def run_command(
@@ -317,6 +329,7 @@ class E2BSandbox:
         if spec.video_dir is not None:
             ensure_video_encoder()  # Playwright encodes the video here, on the worker
             options["record_video_dir"] = spec.video_dir
+        self._context_options = options
         self._context = await self._browser.new_context(**options)
         self._vnc_url = (
             f"{http}://{self._remote.get_host(NOVNC_PORT)}/vnc.html"

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
@@ -37,10 +37,12 @@ class LocalSandbox:
         *,
         vnc_url: str | None = None,
         relay: ScreencastRelay | None = None,
+        context_options: dict[str, Any] | None = None,
     ) -> None:
         """Wrap a launched browser; `close()` ends it and removes the directory."""
         self._browser = browser
         self._context = context
+        self._context_options = context_options or {}
         self._workdir = workdir
         self._vnc_url = vnc_url
         self._relay = relay
@@ -54,6 +56,15 @@ class LocalSandbox:
     @property
     def context(self) -> BrowserContext:
         """The browser context the test case's pages open in."""
+        return self._context
+
+    async def fresh_context(self) -> BrowserContext:
+        """Close the context (finishing its videos) and open a new one with the same options."""
+        with contextlib.suppress(PlaywrightError):
+            await self._context.close()
+        self._context = await self._browser.new_context(**self._context_options)
+        if self._relay is not None:
+            self._relay.follow(self._context)
         return self._context
 
     async def run_command(
@@ -135,25 +146,27 @@ class LocalSandboxProvider:
         try:
             if spec.video_dir is not None:
                 ensure_video_encoder()
-            viewport = None
+            options: dict[str, Any] = {"record_video_dir": spec.video_dir}
             if spec.viewport_width and spec.viewport_height:
-                viewport = {"width": spec.viewport_width, "height": spec.viewport_height}
-            context = await browser.new_context(
-                viewport=viewport,  # type: ignore[arg-type]  # a ViewportSize TypedDict
-                record_video_dir=spec.video_dir,
-            )
+                options["viewport"] = {"width": spec.viewport_width, "height": spec.viewport_height}
+            context = await browser.new_context(**options)
         except PlaywrightError as error:
             await browser.close()
             raise SandboxUnavailable(f"Could not open a browser context: {error}") from error
         workdir = Path(tempfile.mkdtemp(prefix=f"testrun-{spec.item_id}-"))
         if self._live_view is None:
-            return LocalSandbox(browser, context, workdir)
+            return LocalSandbox(browser, context, workdir, context_options=options)
         if self._redis is None:  # made here, on the loop the sandboxes run on
             self._redis = Redis.from_url(self._live_view.redis_url)
         relay = ScreencastRelay(self._redis, spec.item_id, context)
         relay.start()
         return LocalSandbox(
-            browser, context, workdir, vnc_url=self._live_view.url(spec.item_id), relay=relay
+            browser,
+            context,
+            workdir,
+            vnc_url=self._live_view.url(spec.item_id),
+            relay=relay,
+            context_options=options,
         )
 
     async def aclose(self) -> None:

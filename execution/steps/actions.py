@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from execution.steps import assertions, interactions, navigation
 from execution.steps.base import StepContext, StepOutcome
 from execution.steps.element_index import scrub, untag
 from execution.steps.elements import element_html
+from execution.steps.playwright_code import number_code
 from execution.steps.step import StepFailed, StepRun, StepStopped, explain
 
 Handler = Callable[[StepRun], Awaitable[None]]
@@ -32,6 +34,10 @@ ACTIONS: dict[str, Handler] = {
 }
 
 STOPPED = "Stopped"
+# Past its timeout, a step's Playwright calls have all given up; a step still running this
+# much later is waiting on something with no timeout of its own (a page's script), and is
+# ended here, so no page can hold a replay.
+GRACE_S = 3.0
 
 
 def _summary(arguments: Mapping[str, Any]) -> str:
@@ -68,11 +74,23 @@ async def execute_step(context: StepContext, arguments: Mapping[str, Any]) -> St
         known = ", ".join(sorted(ACTIONS))
         named = "The step has no action" if action is None else f"Unknown action '{action}'"
         return step.outcome(error=f"{named}; known actions: {known}")
-    outcome = await _run(handler, step)
-    # Not in a `finally`: a cancelled step leaves the page to whoever cancelled it.
-    if step.tagged:
-        await untag(step.page)
-    return outcome
+    guard = asyncio.timeout(context.timeout_ms / 1000 + GRACE_S)
+    try:
+        async with guard:
+            step.guard = guard
+            outcome = await _run(handler, step)
+            # Not in a `finally`: a cancelled step leaves the page to whoever cancelled it.
+            if step.tagged:
+                await untag(step.page)
+            return outcome
+    except TimeoutError:
+        if not guard.expired():
+            raise
+        seconds = number_code(round(context.timeout_ms / 1000 + GRACE_S, 1))
+        return step.outcome(
+            error=f"The step did not finish within {seconds} s: the page stopped answering "
+            "(a script that never yields, or a renderer that hung)"
+        )
 
 
 async def _run(handler: Handler, step: StepRun) -> StepOutcome:

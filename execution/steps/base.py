@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from playwright.async_api import Page
 
 
@@ -18,6 +20,9 @@ class StepContext:
     timeout_ms: int
     # Set when the run is stopped or cancelled: waits end early, the step reports it.
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # The tab to act on, asked each time: a tab that a click opened may appear only after
+    # the click returned, while the next step is already looking for what it shows.
+    newest_page: Callable[[], Page] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from playwright.async_api import Error
 
@@ -18,10 +19,14 @@ _AT_URL = re.compile(r" at \S+$")
 
 
 async def navigate_to(step: StepRun) -> None:
-    """Open `url` and wait for its load event."""
+    """Open `url` (http, https, or about:blank) and wait for its load event."""
     url = arguments.text(step.arguments, "url").strip()
     step.description = f"Navigate to {url}"
     step.playwright_code = f"await page.goto({literal(url)})"
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https") and url != "about:blank":
+        named = f"a {scheme}: URL" if scheme else "a URL without a scheme"
+        raise StepFailed(f"Could not open {url}: only http and https URLs are opened, not {named}")
     timeout = step.timeout_ms()
     try:
         await step.page.goto(url, wait_until="load", timeout=timeout)

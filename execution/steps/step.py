@@ -51,6 +51,9 @@ class StepRun:
     # Index lookups mark the element found with this value (see element_index.py).
     nonce: str = field(default_factory=lambda: secrets.token_hex(8))
     tagged: bool = False
+    # The step's last-resort deadline (see `actions.execute_step`); a deliberate pause
+    # moves it on by as long as the pause.
+    guard: asyncio.Timeout | None = None
     _deadline: float = 0.0
 
     def __post_init__(self) -> None:
@@ -58,7 +61,9 @@ class StepRun:
 
     @property
     def page(self) -> Page:
-        """The page the step acts on."""
+        """The page the step acts on: the newest tab, when the replay follows tabs."""
+        if self.context.newest_page is not None:
+            return self.context.newest_page()
         return self.context.page
 
     @property
@@ -76,6 +81,11 @@ class StepRun:
 
     async def pause(self, milliseconds: float) -> None:
         """Sleep, ending early with StepStopped when the run is stopped."""
+        if self.guard is not None and self.guard.when() is not None:
+            later = asyncio.get_running_loop().time() + milliseconds / 1000
+            self.guard.reschedule(
+                max(self.guard.when() or 0.0, later + self.context.timeout_ms / 1000)
+            )
         try:
             await asyncio.wait_for(self.context.stop.wait(), timeout=milliseconds / 1000)
         except TimeoutError:

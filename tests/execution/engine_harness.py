@@ -73,7 +73,7 @@ def serve_pages(root: Path) -> Iterator[str]:
 
 @contextmanager
 def serve_handler(handler: Any) -> Iterator[str]:
-    """Serve `handler` (a request handler class or factory) on a free local port on a thread."""
+    """Serve HTTP with `handler` on a free local port in a thread; yields the base URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -213,7 +213,7 @@ async def test_stop_ends_a_waiting_test_case_and_skips_the_rest(
     await team.start(run_id, stub_broker)
     for _ in range(300):
         items = await rows(team, TestRunItem, test_run_id=run_id)
-        if any(item.current_step == 1 for item in items):
+        if any(item.current_step == 2 for item in items):  # the wait is executing now
             break
         await asyncio.sleep(0.05)
 

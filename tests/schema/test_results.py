@@ -557,26 +557,24 @@ async def test_invalid_values_name_their_fields(
         failedSteps=2,
         totalSteps=1,
         passRate=100.5,
-        initialUrl="x" * 2001,
         startedAt="2026-01-17T10:05:00",
         dataRowIndex=3,
     )
     bad_step = {
         **steps(1)[0],
         "stepNumber": 0,
-        "action": "x" * 101,
-        "selector": "s" * 1001,
+        "action": " ",
         "completedAt": "2026-01-17T10:00:00+00:00",
         "durationMs": -5,
     }
     bad_checkpoint = {**checkpoints(1)[0], "checkpointName": " ", "diffPercentage": 101}
-    bad_network = {"url": "", "method": "GETTTTTTTTT", "timestamp": START.isoformat()}
+    bad_network = {"url": "", "method": " ", "timestamp": START.isoformat()}
 
     cases: list[tuple[str, dict[str, Any], list[str]]] = [
         (
             SUBMIT,
             {"input": bad_submission},
-            ["dataRowIndex", "initialUrl", "passRate", "passedSteps", "startedAt", "totalSteps"],
+            ["dataRowIndex", "passRate", "passedSteps", "startedAt", "totalSteps"],
         ),
         (
             ADD_STEPS,
@@ -585,7 +583,6 @@ async def test_invalid_values_name_their_fields(
                 "steps.0.action",
                 "steps.0.completedAt",
                 "steps.0.durationMs",
-                "steps.0.selector",
                 "steps.0.stepNumber",
             ],
         ),

@@ -100,14 +100,22 @@ def edge_name() -> tuple[str, str]:
     return name, address
 
 
-def sandbox_processes(sandbox_id: str | None = None) -> list[psutil.Process]:
-    """Live (not zombie) processes of one stand-in sandbox, or of all when `sandbox_id` is None."""
+def sandbox_processes(
+    sandbox_id: str | None = None, *, running: tuple[str, ...] = ()
+) -> list[psutil.Process]:
+    """Live (not zombie) processes of one stand-in sandbox, or of all when `sandbox_id` is None.
+
+    With `running`, only those whose command line starts with these words. A process that
+    ends while it is looked at is left out, never an error.
+    """
     found = []
     for process in psutil.process_iter():
         try:
             if process.status() == psutil.STATUS_ZOMBIE:
                 continue
             mark = process.environ().get(SANDBOX_MARK)
+            if running and tuple(process.cmdline()[: len(running)]) != running:
+                continue
         except psutil.Error:
             continue
         if mark is not None and (sandbox_id is None or mark == sandbox_id):

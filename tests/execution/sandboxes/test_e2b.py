@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from execution.sandboxes.base import SandboxSpec, SandboxUnavailable
@@ -249,14 +248,9 @@ async def test_a_command_past_its_timeout_is_killed_and_reported(
         result = await sandbox.run_command("echo started; exec sleep 30", timeout_s=2)
         elapsed = time.monotonic() - started
 
-        def sleeping() -> list[psutil.Process]:
-            return [
-                process
-                for process in sandbox_processes(sandbox.sandbox_id)
-                if process.name() == "sleep" and "30" in process.cmdline()
-            ]
-
-        await wait_until(lambda: not sleeping(), timeout=5)
+        await wait_until(
+            lambda: not sandbox_processes(sandbox.sandbox_id, running=("sleep", "30")), timeout=5
+        )
     finally:
         await sandbox.close()
     assert result.timed_out
