@@ -28,6 +28,7 @@ th{background:#eef1f4;font-weight:600}td.num{text-align:right;white-space:nowrap
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;
 color:#fff;background:#6e7781}.passed,.completed{background:#1a7f37}.failed{background:#cf222e}
 .running,.queued{background:#0969da}.cancelled,.skipped,.no_run{background:#9a6700}
+.flaky{background:#8250df}
 details{background:#fff;border:1px solid #d1d9e0;border-radius:8px;margin:10px 0;padding:8px 12px}
 summary{cursor:pointer;font-weight:600}.error{color:#cf222e;white-space:pre-wrap;margin:6px 0}
 pre{white-space:pre-wrap;background:#f6f8fa;padding:6px;margin:4px 0;font-size:12px}
@@ -129,6 +130,19 @@ def _result(entry: ReportResult, artifact_url: ArtifactUrl) -> str:
     return "".join(parts)
 
 
+def _flaky_badge(entry: ReportItem) -> str:
+    """`flaky` with the flake rate, for a test case flaky in its history or on this run."""
+    retried = entry.item.status == "passed" and any(
+        result.result.status == "failed" for result in entry.results
+    )
+    if not (entry.flakiness.is_flaky or retried):
+        return ""
+    title = f"flake rate {entry.flakiness.flake_rate}% over its recent executions"
+    if retried:
+        title += "; passed on a retry here"
+    return f' <span class="badge flaky" title="{escape(title)}">flaky</span>'
+
+
 def _item(entry: ReportItem, artifact_url: ArtifactUrl) -> str:
     item = entry.item
     opened = " open" if item.status == "failed" else ""
@@ -139,7 +153,7 @@ def _item(entry: ReportItem, artifact_url: ArtifactUrl) -> str:
         body = f'<div class="error">{_text(item.error_message)}</div>' + body
     return (
         f'<details id="item-{item.id}"{opened}><summary>{item.execution_order}. '
-        f"{_text(entry.test_case_name)} {_badge(item.status)} "
+        f"{_text(entry.test_case_name)} {_badge(item.status)}{_flaky_badge(entry)} "
         f'<span class="meta">{duration(item.duration_ms)}</span></summary>{body}</details>'
     )
 
@@ -148,7 +162,7 @@ def _item_row(entry: ReportItem) -> str:
     item = entry.item
     return (
         f'<tr><td class="num">{item.execution_order}</td>'
-        f'<td><a href="#item-{item.id}">{_text(entry.test_case_name)}</a></td>'
+        f'<td><a href="#item-{item.id}">{_text(entry.test_case_name)}</a>{_flaky_badge(entry)}</td>'
         f"<td>{_badge(item.status)}</td><td class='num'>{duration(item.duration_ms)}</td>"
         f'<td class="num">{item.passed_steps}/{item.total_steps}</td>'
         f'<td><div class="error">{_text(item.error_message)}</div></td></tr>'

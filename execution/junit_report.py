@@ -2,6 +2,10 @@
 
 One `<testsuite>` per run, one `<testcase>` per item: a failed item carries `<failure>`
 with its error and failing steps; skipped, no-run and unfinished items `<skipped>`.
+Retries and flakiness are marked as Maven Surefire and pytest-rerunfailures do: an item that
+passed on a retry carries a `<flakyFailure>` per failed attempt, a failed item a
+`<rerunFailure>` per failed retry; a test case flaky in its history (resolvers/flakiness.py)
+has the properties `flaky` and `flake_rate`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import re
 from datetime import UTC
 from xml.etree import ElementTree
 
-from resolvers.reports import ReportItem, RunReport
+from resolvers.reports import ReportItem, ReportResult, RunReport
 
 # Characters XML 1.0 cannot carry at all, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -24,18 +28,36 @@ def _seconds(ms: int) -> str:
     return f"{ms / 1000:.3f}"
 
 
-def _failure_text(entry: ReportItem) -> str:
-    lines = []
-    for result in entry.results:
-        if result.result.status != "failed":
-            continue
-        lines.append(f"Attempt {result.result.retry_attempt + 1}: {result.result.error_message}")
-        lines += [
+def _attempt_text(result: ReportResult) -> list[str]:
+    return [
+        f"Attempt {result.result.retry_attempt + 1}: {result.result.error_message}",
+        *(
             f"  step {step.step_number} {step.action}: {step.error_message or step.status}"
             for step in result.steps
             if step.status == "failed"
-        ]
-    return "\n".join(lines)
+        ),
+    ]
+
+
+def _failure_text(entry: ReportItem) -> str:
+    return "\n".join(
+        line
+        for result in entry.results
+        if result.result.status == "failed"
+        for line in _attempt_text(result)
+    )
+
+
+def _reruns(case: ElementTree.Element, tag: str, attempts: list[ReportResult]) -> None:
+    for result in attempts:
+        rerun = ElementTree.SubElement(
+            case,
+            tag,
+            message=_clean(result.result.error_message or "Attempt failed"),
+            type="TestCaseFailed",
+        )
+        trace = ElementTree.SubElement(rerun, "stackTrace")
+        trace.text = _clean("\n".join(_attempt_text(result)))
 
 
 def _testcase(parent: ElementTree.Element, entry: ReportItem, classname: str) -> None:
@@ -47,6 +69,14 @@ def _testcase(parent: ElementTree.Element, entry: ReportItem, classname: str) ->
         classname=_clean(".".join(entry.suite_path) or classname),
         time=_seconds(item.duration_ms),
     )
+    flakiness = entry.flakiness
+    if flakiness.is_flaky:
+        properties = ElementTree.SubElement(case, "properties")
+        ElementTree.SubElement(properties, "property", name="flaky", value="true")
+        ElementTree.SubElement(
+            properties, "property", name="flake_rate", value=str(flakiness.flake_rate)
+        )
+    failed = [result for result in entry.results if result.result.status == "failed"]
     if item.status == "failed":
         failure = ElementTree.SubElement(
             case,
@@ -55,7 +85,10 @@ def _testcase(parent: ElementTree.Element, entry: ReportItem, classname: str) ->
             type="TestCaseFailed",
         )
         failure.text = _clean(_failure_text(entry))
-    elif item.status != "passed":
+        _reruns(case, "rerunFailure", [r for r in failed if r.result.retry_attempt > 0])
+    elif item.status == "passed":
+        _reruns(case, "flakyFailure", failed)
+    else:
         reason = "no proven steps" if item.status == "no_run" else item.status
         ElementTree.SubElement(case, "skipped", message=_clean(reason))
 

@@ -16,6 +16,7 @@ from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers import stats
 from resolvers.errors import NotFound, ValidationFailed
+from resolvers.flakiness import DEFAULT_FLAKY_WINDOW, Flakiness, load_flakiness
 from resolvers.tokens import Principal
 
 MAX_HISTORY = 100
@@ -113,6 +114,7 @@ class HistoryStatistics:
     skipped: int
     overall_pass_rate: Decimal
     avg_duration_ms: int
+    flakiness: Flakiness
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +129,17 @@ class TestCaseHistory:
 
 
 async def read_test_case_history(
-    session: AsyncSession, *, principal: Principal, test_case_id: uuid.UUID, limit: int = 10
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    test_case_id: uuid.UUID,
+    limit: int = 10,
+    flaky_window: int = DEFAULT_FLAKY_WINDOW,
 ) -> TestCaseHistory:
     """The spec's "Get Execution History for Test Case": newest first, at most `limit` (1-100).
 
-    A deleted test case keeps its history: deletion is soft so that it stays readable.
+    A deleted test case keeps its history: deletion is soft so that it stays readable. The
+    statistics cover all executions; the flakiness, the last `flaky_window`.
     """
     if not 1 <= limit <= MAX_HISTORY:
         raise ValidationFailed.of("limit", f"Must be between 1 and {MAX_HISTORY}")
@@ -165,6 +173,7 @@ async def read_test_case_history(
         )
     ).one()
     total, passed, failed, skipped, average = counted
+    (flakiness,) = await load_flakiness(session, [test_case.id], window=flaky_window)
     return TestCaseHistory(
         test_case=test_case,
         entries=list(entries),
@@ -176,5 +185,6 @@ async def read_test_case_history(
             skipped=skipped,
             overall_pass_rate=stats.pass_rate(passed, total),
             avg_duration_ms=int(Decimal(average).to_integral_value(ROUND_HALF_UP)),
+            flakiness=flakiness,
         ),
     )

@@ -15,6 +15,7 @@ from models.test_cases import TestCase, TestScript
 from resolvers.access import require_writer
 from resolvers.batches import batch_rows, keyed, pick_rows
 from resolvers.errors import NotFound
+from resolvers.flakiness import DEFAULT_FLAKY_WINDOW, flaky_test_case_ids
 from resolvers.tokens import Principal
 from resolvers.validation import (
     Input,
@@ -77,6 +78,8 @@ class TestCaseFilter(PageInput):
     suite_path: SuitePath | None = None
     search: Varchar255 | None = None
     tags: Tags | None = None
+    # True: only flaky test cases; False: only the others (resolvers/flakiness.py).
+    flaky: bool | None = None
 
 
 def _columns(data: TestCaseFields) -> dict[str, Any]:
@@ -137,10 +140,20 @@ async def read_test_case(
 
 
 async def read_test_cases(
-    session: AsyncSession, *, principal: Principal, query: TestCaseFilter
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    query: TestCaseFilter,
+    flaky_window: int = DEFAULT_FLAKY_WINDOW,
 ) -> tuple[Sequence[TestCase], int]:
-    """One page of the project's test cases by name, and how many match in all."""
+    """One page of the project's test cases by name, and how many match in all.
+
+    `flaky_window` is how many recent executions decide whether a test case is flaky.
+    """
     statement = _live(principal)
+    if query.flaky is not None:
+        flaky = TestCase.id.in_(flaky_test_case_ids(principal.project_id, window=flaky_window))
+        statement = statement.where(flaky if query.flaky else ~flaky)
     if query.suite_path:
         prefix = len(query.suite_path)
         statement = statement.where(TestCase.suite_path[1:prefix] == query.suite_path)

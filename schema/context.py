@@ -17,6 +17,7 @@ from models.database import transaction
 from resolvers.artifacts import ArtifactLinks
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import Unauthenticated
+from resolvers.flakiness import DEFAULT_FLAKY_WINDOW
 from resolvers.run_feeds import LiveRuns
 from resolvers.tokens import Principal
 from schema.loaders import BatchLoader
@@ -46,6 +47,8 @@ class Context:
     live: LiveRuns | None = None
     # Sessions for reads, outside any transaction; None reads through `session_factory`.
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
+    # How many recent executions decide whether a test case is flaky (TESTRUN_FLAKY_WINDOW).
+    flaky_window: int = DEFAULT_FLAKY_WINDOW
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[Callable[..., Any], BatchLoader[Any, Any]] = field(default_factory=dict)
     # The operation's read session while one is open; the transport may hand in the one

@@ -329,6 +329,13 @@ class TestCaseHistoryStatistics:
     skipped: int = strawberry.field(description="Executions skipped.")
     overall_pass_rate: float = strawberry.field(description="Passed executions in percent.")
     avg_duration_ms: Long = strawberry.field(description="Mean duration in milliseconds.")
+    flake_rate: float = strawberry.field(
+        description="Outcome flips between consecutive executions of the last "
+        "TESTRUN_FLAKY_WINDOW (20) passed or failed ones, in percent of those possible."
+    )
+    is_flaky: bool = strawberry.field(
+        description="Flipped at least twice in that window, or passed only on a retry."
+    )
 
 
 @strawberry.type(description="A test case's latest executions and their statistics.")
@@ -355,6 +362,8 @@ class TestCaseHistory:
                 TestCaseHistoryStatistics,
                 statistics,
                 overall_pass_rate=float(statistics.overall_pass_rate),
+                flake_rate=float(statistics.flakiness.flake_rate),
+                is_flaky=statistics.flakiness.is_flaky,
             ),
         )
 
@@ -388,7 +397,11 @@ class ResultQuery:
         """Read a test case's history."""
         async with info.context.session() as session:
             found = await history_.read_test_case_history(
-                session, principal=info.context.principal, test_case_id=test_case_id, limit=limit
+                session,
+                principal=info.context.principal,
+                test_case_id=test_case_id,
+                limit=limit,
+                flaky_window=info.context.flaky_window,
             )
         return TestCaseHistory.from_history(found)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import test_cases as rows
-from resolvers import test_cases
+from resolvers import flakiness, test_cases
 from resolvers.validation import parse
 from schema.context import Info
 from schema.conversion import from_columns, input_data
@@ -52,6 +54,23 @@ class TestCase:
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
 
+    @strawberry.field(
+        description="Outcome flips between consecutive executions of its last "
+        "TESTRUN_FLAKY_WINDOW (20) passed or failed executions, in percent of those possible "
+        "(P F P F: 100). 0 with fewer than two."
+    )
+    async def flake_rate(self, info: Info) -> float:
+        """Its flake rate."""
+        return float((await _flakiness(info, self.id)).flake_rate)
+
+    @strawberry.field(
+        description="Flaky: its outcome flipped at least twice in that window, or an "
+        "execution there passed only on a retry."
+    )
+    async def is_flaky(self, info: Info) -> bool:
+        """Whether it is flaky."""
+        return (await _flakiness(info, self.id)).is_flaky
+
     @classmethod
     def from_model(cls, row: rows.TestCase) -> TestCase:
         """Build from the ORM row."""
@@ -62,6 +81,28 @@ class TestCase:
             data_rows=None if row.data_rows is None else JSON(row.data_rows),
             step_count=len(row.proven_steps or []),
         )
+
+
+async def _load_flakiness(
+    session: AsyncSession, keys: Sequence[tuple[uuid.UUID, int]]
+) -> list[flakiness.Flakiness]:
+    window = keys[0][1] if keys else flakiness.DEFAULT_FLAKY_WINDOW  # one window per request
+    return await flakiness.load_flakiness(session, [key[0] for key in keys], window=window)
+
+
+async def _flakiness(info: Info, test_case_id: uuid.UUID) -> flakiness.Flakiness:
+    key = (test_case_id, info.context.flaky_window)
+    return await info.context.loader(_load_flakiness).load(key)
+
+
+@strawberry.input(name="TestCaseFilter", description="Which test cases to list.")
+class TestCaseFilterInput:
+    """Filters of `testCases` beyond its arguments."""
+
+    flaky: bool | None = strawberry.field(
+        default=None,
+        description="True: only flaky test cases (see TestCase.isFlaky); false: only the others.",
+    )
 
 
 @strawberry.type(description="One page of test cases.")
@@ -126,6 +167,7 @@ class TestCaseQuery:
         tags: list[str] | None = None,
         limit: int = 20,
         offset: int = 0,
+        filter: TestCaseFilterInput | None = None,
     ) -> TestCasePage:
         """List test cases."""
         query = parse(
@@ -136,11 +178,15 @@ class TestCaseQuery:
                 "tags": tags,
                 "limit": limit,
                 "offset": offset,
+                "flaky": filter.flaky if filter else None,
             },
         )
         async with info.context.session() as session:
             found, total = await test_cases.read_test_cases(
-                session, principal=info.context.principal, query=query
+                session,
+                principal=info.context.principal,
+                query=query,
+                flaky_window=info.context.flaky_window,
             )
         return TestCasePage(
             items=[TestCase.from_model(row) for row in found],

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -22,12 +22,14 @@ from schema import schema
 from schema.context import Context
 from server.artifacts import artifact_links, artifact_routes, request_base_url
 from server.auth import BearerAuthMiddleware, request_reads
+from server.dashboard.routes import dashboard_routes
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
 from server.metrics import metrics
 from server.rest.api import rest_routes
 from server.services import Services
 from server.settings import Settings, get_settings
+from server.static_assets import graphiql_page, static_routes
 from server.websocket import graphql_websocket
 from server.websocket_operations import SharedResults
 
@@ -48,6 +50,10 @@ class GraphQLApp(GraphQL[Context, None]):
         except orjson.JSONEncodeError:  # an integer beyond 64 bits in a JSON value
             return super().encode_json(data)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL with its assets served by this api, so it works with no internet."""
+        return HTMLResponse(graphiql_page())
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -61,6 +67,7 @@ class GraphQLApp(GraphQL[Context, None]):
             read_session_factory=services.read_sessions,
             reads=request_reads(request.scope),
             links=artifact_links(services.settings, request_base_url(services.settings, request)),
+            flaky_window=services.settings.flaky_window,
         )
 
 
@@ -128,6 +135,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             WebSocketRoute("/graphql", graphql_websocket),
             *rest_routes(),
             *artifact_routes(),
+            *static_routes(),
+            *dashboard_routes(),
         ],
         middleware=[Middleware(BearerAuthMiddleware)],
         exception_handlers={HTTPException: http_error, Exception: internal_error},

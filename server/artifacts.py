@@ -6,6 +6,7 @@ report load without an Authorization header; the auth middleware lets these thro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import HTTPConnection, Request
@@ -16,6 +17,7 @@ from resolvers.artifacts import (
     ARTIFACTS_PREFIX,
     ArtifactLinks,
     artifact_path,
+    sign_artifact_url,
     verify_artifact_signature,
 )
 from server.services import Services
@@ -31,6 +33,33 @@ def artifact_links(settings: Settings, base_url: str) -> ArtifactLinks:
         base_url=base_url.rstrip("/"),
         expires_at=datetime.now(UTC) + timedelta(seconds=settings.artifact_url_ttl_s),
     )
+
+
+def artifact_url_signer(
+    settings: Settings, base_url: str, *, stable: bool = False
+) -> Callable[[str], str | None]:
+    """Turns a stored artifact path into an absolute signed URL (None: it names no file).
+
+    `stable`: the expiry is rounded to half the TTL, so a page rendered again soon after
+    (the dashboard, on every live update) gets the same URLs and its images are not reloaded.
+    They then stay valid for between half the TTL and all of it.
+    """
+    ttl = settings.artifact_url_ttl_s
+    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
+    if stable:
+        step = max(ttl // 2, 1)
+        expires_at = datetime.fromtimestamp(
+            int(datetime.now(UTC).timestamp()) // step * step + ttl, UTC
+        )
+    secret = settings.secret_key.get_secret_value()
+
+    def sign(stored: str) -> str | None:
+        path = artifact_path(stored)
+        if path is None:
+            return None
+        return base_url.rstrip("/") + sign_artifact_url(path, secret=secret, expires_at=expires_at)
+
+    return sign
 
 
 def request_base_url(settings: Settings, request: HTTPConnection) -> str:

@@ -13,7 +13,9 @@ from models.database import transaction
 from resolvers.artifacts import ARTIFACTS_PREFIX
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import Principal, mark_token_used, verify_token
+from server.dashboard import is_page_shell
 from server.services import Services
+from server.static_assets import STATIC_PREFIX
 
 _READS = "testrun.reads"
 # Health, and the API's description (it holds no data).
@@ -24,7 +26,13 @@ SIGNED_PREFIXES = (ARTIFACTS_PREFIX, "/live/")
 
 
 def _is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(SIGNED_PREFIXES)
+    # Static files (GraphiQL's and the dashboard's code) and the dashboard's page shells hold
+    # no data; the dashboard's parts, which do, need the token like any route.
+    return (
+        path in PUBLIC_PATHS
+        or path.startswith((*SIGNED_PREFIXES, STATIC_PREFIX))
+        or is_page_shell(path)
+    )
 
 
 def _is_graphiql_page(scope: Scope, headers: Headers) -> bool:

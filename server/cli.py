@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from server.logs import configure_logging
 from server.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from server.api_client import ApiClient
 
 
 def _settings() -> Settings:
@@ -276,6 +285,135 @@ def isolation(install: bool) -> None:
     if problem is not None:
         raise click.ClickException(problem)
     click.echo("Scripts run isolated by bubblewrap.")
+
+
+def _api_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = click.option(
+        "--token", envvar="TESTRUN_TOKEN", help="API token (default TESTRUN_TOKEN)."
+    )(command)
+    return click.option(
+        "--url", envvar="TESTRUN_URL", help="The api, e.g. http://localhost:8000 (TESTRUN_URL)."
+    )(command)
+
+
+def _call_api(
+    url: str | None,
+    token: str | None,
+    as_json: bool,
+    action: Callable[[ApiClient, Console], Coroutine[None, None, int]],
+) -> None:
+    """Run `action` against the api and exit with its code; 2 with a message on API errors."""
+    from rich.console import Console
+
+    from server.api_client import ApiClient, ApiError
+
+    if not url:
+        raise click.UsageError("give --url or set TESTRUN_URL (e.g. http://localhost:8000)")
+    if not token:
+        raise click.UsageError("give --token or set TESTRUN_TOKEN")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
+    # With --json, stdout carries only the JSON; people's output goes to stderr.
+    console = Console(stderr=as_json, highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # a CI log: wide enough that a run id never folds
+        console.width = max(console.width, 160)
+    try:
+        code = asyncio.run(action(ApiClient(url, token), console))
+    except ApiError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+    sys.exit(code)
+
+
+def _ask_to_stop() -> bool:
+    try:
+        return click.confirm("\nStop the run?", default=False, err=True)
+    except click.Abort:  # no terminal to answer on, or Ctrl-C again: leave the run alone
+        return False
+
+
+@main.command("run")
+@click.argument("test_cases", nargs=-1, required=True)
+@click.option("--name", default=None, help="The run's name (default: the test cases).")
+@click.option("--parallel", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option("--retries", type=click.IntRange(0, 10), default=0, show_default=True)
+@click.option("--tag", "tags", multiple=True, help="A tag of the run (repeatable).")
+@click.option("--follow", is_flag=True, help="Show progress live until the run ends.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON on stdout.")
+@click.option("--stop-on-interrupt", is_flag=True, help="Ctrl-C stops the run without asking.")
+@_api_options
+def run(
+    test_cases: tuple[str, ...],
+    name: str | None,
+    parallel: int,
+    retries: int,
+    tags: tuple[str, ...],
+    follow: bool,
+    junit: Path | None,
+    as_json: bool,
+    stop_on_interrupt: bool,
+    url: str | None,
+    token: str | None,
+) -> None:
+    """Create and start a run of TEST_CASES (names or ids) through the api.
+
+    With --follow or --junit it waits for the end, prints a summary and exits 0 when every
+    item passed, 1 when any did not; 2 on usage or connection errors.
+    """
+    from server.run_command import Output, RunRequest, execute
+
+    request = RunRequest(test_cases, name=name, parallel=parallel, retries=retries, tags=tags)
+    output = Output(
+        follow=follow, junit=junit, as_json=as_json, stop_on_interrupt=stop_on_interrupt
+    )
+    _call_api(
+        url,
+        token,
+        as_json,
+        lambda client, console: execute(client, request, output, console, _ask_to_stop),
+    )
+
+
+@main.group()
+def runs() -> None:
+    """Look at runs through the api (TESTRUN_URL, TESTRUN_TOKEN)."""
+
+
+@runs.command("list")
+@click.option("--status", default=None, help="Only runs in this status (e.g. running).")
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@_api_options
+def runs_list(
+    status: str | None, limit: int, as_json: bool, url: str | None, token: str | None
+) -> None:
+    """The newest runs of the token's project."""
+    from server.run_command import list_runs
+
+    _call_api(
+        url,
+        token,
+        as_json,
+        lambda client, console: list_runs(
+            client, console, status=status, limit=limit, as_json=as_json
+        ),
+    )
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@_api_options
+def runs_show(run_id: str, as_json: bool, url: str | None, token: str | None) -> None:
+    """One run and its items."""
+    from server.run_command import show_run
+
+    _call_api(
+        url,
+        token,
+        as_json,
+        lambda client, console: show_run(client, console, run_id=run_id, as_json=as_json),
+    )
 
 
 if __name__ == "__main__":

@@ -217,6 +217,7 @@ def _banner(
     return f"""
 testrun is running (project "{project}", editor token below).
 
+  Dashboard    {base}/ui
   GraphiQL     {base}/graphql
   REST         {base}/api/v1
   Health       {base}/healthz   {base}/readyz
@@ -228,7 +229,9 @@ Try it:
   curl -H "Authorization: Bearer {token}" -H 'content-type: application/json' \\
        -d '{{"query":"{{ me {{ id email role project {{ name }} }} }}"}}' {base}/graphql
 
-In GraphiQL, add the header {{"Authorization": "Bearer {token}"}}.
+In the dashboard, paste the token once. In GraphiQL, add the header
+{{"Authorization": "Bearer {token}"}}. From a shell or CI job:
+  TESTRUN_URL={base} TESTRUN_TOKEN={token} testrun run "Health page says ok" --follow
 Press Ctrl-C to stop everything.
 """
 

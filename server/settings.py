@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     script_max_file_mb: int = Field(
         default=64, ge=1, description="Largest file a script may write, in MiB."
     )
+    flaky_window: int = Field(
+        default=20,
+        ge=2,
+        le=1000,
+        description="How many recent executions of a test case decide whether it is flaky.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the api listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the api listens on.")
     public_url: str | None = Field(

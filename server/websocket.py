@@ -195,6 +195,7 @@ class GraphQLConnection:
             live=self.services.live,
             read_session_factory=self.services.read_sessions,
             links=artifact_links(self.services.settings, self.services.settings.base_url),
+            flaky_window=self.services.settings.flaky_window,
         )
 
     async def send(self, message: dict[str, Any]) -> None:

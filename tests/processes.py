@@ -80,11 +80,17 @@ class Output:
 
 
 @contextmanager
-def started(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Output]]:
-    """Start `testrun ARGS...` with stdout and stderr merged; killed if still running after."""
+def started(
+    *args: str, env: dict[str, str], stdin: int | None = None
+) -> Iterator[tuple[subprocess.Popen[str], Output]]:
+    """Start `testrun ARGS...` with stdout and stderr merged; killed if still running after.
+
+    `stdin=subprocess.PIPE` lets the test answer the command's questions.
+    """
     with subprocess.Popen(
         [sys.executable, "-m", "server.cli", *args],
         env=env,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -31,7 +31,10 @@ async def get_test_run_report(call: Call[NoBody, ReportQuery]) -> Reply:
     """
     async with call.reading() as session:
         report = await read_test_run_report(
-            session, principal=call.principal, run_id=call.id("run_id")
+            session,
+            principal=call.principal,
+            run_id=call.id("run_id"),
+            flaky_window=call.services.settings.flaky_window,
         )
     settings = call.services.settings
     base_url = request_base_url(settings, call.request)

@@ -58,6 +58,8 @@ HistoryStatistics = body(
     skipped=(int, ...),
     overall_pass_rate=(float, ...),
     avg_duration_ms=(int, ...),
+    flake_rate=(float, ...),
+    is_flaky=(bool, ...),
 )
 History = body(
     "TestCaseHistory",
@@ -135,6 +137,7 @@ async def get_test_case_history(call: Call[NoBody, HistoryQuery]) -> Reply:
             principal=call.principal,
             test_case_id=call.id("test_case_id"),
             limit=call.query.limit,
+            flaky_window=call.services.settings.flaky_window,
         )
     statistics = found.statistics
     return History(
@@ -149,6 +152,8 @@ async def get_test_case_history(call: Call[NoBody, HistoryQuery]) -> Reply:
             skipped=statistics.skipped,
             overall_pass_rate=statistics.overall_pass_rate,
             avg_duration_ms=statistics.avg_duration_ms,
+            flake_rate=statistics.flakiness.flake_rate,
+            is_flaky=statistics.flakiness.is_flaky,
         ),
     )
 

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-import signal
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from execution.sandboxes.chromium import find_chromium
-from server.embedded import free_port
-from tests.live.harness import Api, Worker, Writer, api_process
-from tests.processes import cli_env, started
+from tests.live.harness import Api, Worker, Writer, api_process, worker_process
 
 ALLOWED_ORIGIN = "http://dashboard.example"
 MAX_SUBSCRIPTIONS = 3
 
 
 @pytest.fixture(scope="module")
-def api(migrated_database_url: str, redis_url: str) -> Iterator[Api]:
+def shared_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The artifacts folder the worker writes and the api serves, as on one host."""
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(scope="module")
+def api(migrated_database_url: str, redis_url: str, shared_artifacts: Path) -> Iterator[Api]:
     with api_process(
         migrated_database_url,
         redis_url,
         TESTRUN_ALLOWED_ORIGINS=ALLOWED_ORIGIN,
         TESTRUN_MAX_SUBSCRIPTIONS_PER_CONNECTION=str(MAX_SUBSCRIPTIONS),
+        TESTRUN_ARTIFACTS_DIR=str(shared_artifacts),
     ) as found:
         yield found
+
+
+@pytest.fixture(scope="module")
+def shared_worker(
+    migrated_database_url: str, redis_url: str, shared_artifacts: Path
+) -> Iterator[Path]:
+    """A `testrun worker` shared by a module's tests; yields its artifacts folder."""
+    with worker_process(migrated_database_url, redis_url, shared_artifacts):
+        yield shared_artifacts
 
 
 @pytest.fixture
@@ -40,17 +53,14 @@ async def writer(
 
 @pytest.fixture
 def worker(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Worker]:
-    """A `testrun worker`, logging JSON lines."""
-    metrics_port = free_port()
-    env = cli_env(
-        TESTRUN_METRICS_PORT=str(metrics_port),
-        DATABASE_URL=migrated_database_url,
-        REDIS_URL=redis_url,
-        TESTRUN_CHROMIUM=str(find_chromium(None)),
-        TESTRUN_ARTIFACTS_DIR=str(tmp_path / "artifacts"),
-    )
-    with started("worker", "--threads", "2", env=env) as (process, output):
-        output.wait_for("worker ready", timeout=60)
-        yield Worker(metrics_port, output, process.pid)
-        process.send_signal(signal.SIGTERM)  # closes its browsers before it exits
-        process.wait(timeout=30)
+    """A `testrun worker` of the test's own, logging JSON lines."""
+    with worker_process(migrated_database_url, redis_url, tmp_path / "artifacts") as found:
+        yield found
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the pages' screenshots go: TESTRUN_SCREENSHOTS_DIR (e.g. docs/) or a temp dir."""
+    folder = Path(os.environ.get("TESTRUN_SCREENSHOTS_DIR") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

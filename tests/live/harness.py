@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
+from playwright.async_api import Page
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.events import RedisEventPublisher
+from execution.sandboxes.chromium import find_chromium
 from models.database import transaction
 from models.enums import Role
 from resolvers.events import append_run_event, publish_committed_events
@@ -106,6 +110,28 @@ class Worker:
     pid: int
 
 
+@contextmanager
+def worker_process(database_url: str, redis_url: str, artifacts: Path) -> Iterator[Worker]:
+    """A `testrun worker` replaying items in the system's Chromium, once it is ready.
+
+    It serves its own metrics on a port of its own, and logs JSON lines.
+    """
+    metrics_port = free_port()
+    env = cli_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        TESTRUN_CHROMIUM=str(find_chromium(None)),
+        TESTRUN_ARTIFACTS_DIR=str(artifacts),
+        TESTRUN_STEP_TIMEOUT_MS="5000",  # a failing assertion fails in 5 s, not 15
+        TESTRUN_METRICS_PORT=str(metrics_port),
+    )
+    with started("worker", "--threads", "2", env=env) as (process, output):
+        output.wait_for("worker ready", timeout=60)
+        yield Worker(metrics_port, output, process.pid)
+        process.send_signal(signal.SIGTERM)  # closes its browsers before it exits
+        process.wait(timeout=30)
+
+
 @dataclass
 class Writer:
     """Commits run events as the api and workers do, publishing them after commit."""
@@ -133,6 +159,27 @@ class Writer:
 
     async def aclose(self) -> None:
         await self.redis.aclose()
+
+
+async def graphql(api: Api, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    """The `data` of a query or mutation sent over HTTP to the api (fails the test on errors)."""
+    async with httpx.AsyncClient(base_url=api.http_url, timeout=30) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    body = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+async def sign_in(page: Page, api: Api, token: str, path: str = "/ui") -> None:
+    """Open a dashboard page and sign in with `token` as a person would."""
+    await page.goto(f"{api.http_url}{path}")
+    await page.get_by_label("API token").fill(token)
+    await page.get_by_role("button", name="Sign in").click()
 
 
 def transport(api: Api, token: str | None) -> WebsocketsTransport:
