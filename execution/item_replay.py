@@ -349,8 +349,15 @@ class ItemReplay:
                 checkpoint_type=found.checkpoint_type,
                 status="passed" if found.passed else "failed",
                 selector=found.selector,
+                profile=found.profile,
                 expected_properties=found.expected,
                 actual_properties=found.actual,
+                property_verifications=found.property_verifications,
+                failed_properties=found.failed_properties,
+                baseline_screenshot_path=found.baseline_screenshot_path,
+                actual_screenshot_path=found.actual_screenshot_path,
+                diff_screenshot_path=found.diff_screenshot_path,
+                diff_percentage=found.diff_percentage,
                 error_message=None if found.passed else outcome.error,
             )
         recorded = StepResultInput(

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import Error
 
-from execution.steps import assertions, interactions, navigation
+from execution.steps import assertions, element_properties, interactions, navigation
 from execution.steps.base import StepContext, StepOutcome
 from execution.steps.element_index import scrub, untag
 from execution.steps.elements import element_html
@@ -31,6 +31,7 @@ ACTIONS: dict[str, Handler] = {
     "assert_title_contains": assertions.assert_title_contains,
     "assert_text_present": assertions.assert_text_present,
     "assert_element_visible": assertions.assert_element_visible,
+    "assert_element_properties": element_properties.assert_element_properties,
 }
 
 STOPPED = "Stopped"

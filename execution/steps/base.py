@@ -35,6 +35,17 @@ class CheckpointOutcome:
     expected: dict[str, Any]
     actual: dict[str, Any]
     selector: str | None = None
+    profile: str = "functional"  # functional, visual, accessibility, full, custom
+    # One entry per verified property: property_name, operator, expected_value,
+    # actual_value, passed (test-run-api.md's `property_verifications`).
+    property_verifications: list[dict[str, Any]] | None = None
+    failed_properties: list[str] | None = None
+    # Visual checkpoints: image paths relative to the artifacts root, and the pixel
+    # difference to the baseline in percent.
+    baseline_screenshot_path: str | None = None
+    actual_screenshot_path: str | None = None
+    diff_screenshot_path: str | None = None
+    diff_percentage: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
