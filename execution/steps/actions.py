@@ -8,7 +8,13 @@ from typing import Any
 
 from playwright.async_api import Error
 
-from execution.steps import assertions, element_properties, interactions, navigation
+from execution.steps import (
+    api_checks,
+    assertions,
+    element_properties,
+    interactions,
+    navigation,
+)
 from execution.steps.base import StepContext, StepOutcome
 from execution.steps.element_index import scrub, untag
 from execution.steps.elements import element_html
@@ -32,6 +38,7 @@ ACTIONS: dict[str, Handler] = {
     "assert_text_present": assertions.assert_text_present,
     "assert_element_visible": assertions.assert_element_visible,
     "assert_element_properties": element_properties.assert_element_properties,
+    "assert_api": api_checks.assert_api,
 }
 
 STOPPED = "Stopped"
