@@ -1,0 +1,152 @@
+"""The engine stores every kind of checkpoint: element properties, API, accessibility, visual.
+
+Each test replays real Chromium through the real engine against checkpoint_site.py and
+reads the stored checkpoint_results and test_run_results rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from dramatiq.brokers.stub import StubBroker
+
+from execution.engine import Engine
+from models.results import CheckpointResult, TestRunResult, TestStepResult
+from tests.execution.checkpoint_site import serve_checkpoint_site
+from tests.execution.engine_harness import Team, rows, step
+
+
+@pytest.fixture
+def checkpoint_site() -> Iterator[str]:
+    with serve_checkpoint_site() as url:
+        yield url
+
+
+async def replay(
+    team: Team, broker: StubBroker, steps: list[dict[str, Any]], **run_fields: Any
+) -> tuple[TestRunResult, list[CheckpointResult]]:
+    """Run one test case of `steps` to the end; its result and checkpoints by step order."""
+    run_id = await team.run_of([{"proven_steps": steps}], **run_fields)
+    await team.start(run_id, broker)
+    run = await team.wait_final(run_id, timeout_s=90)
+    assert run.status == "completed"
+    (result,) = await rows(team, TestRunResult, test_run_id=run_id)
+    return result, await checkpoints_of(team, result.id)
+
+
+async def checkpoints_of(team: Team, result_id: uuid.UUID) -> list[CheckpointResult]:
+    found = await rows(team, CheckpointResult, test_run_result_id=result_id)
+    return sorted(found, key=lambda c: c.created_at)
+
+
+async def test_element_properties_are_stored_with_each_verification(
+    running_engine: Engine, team: Team, checkpoint_site: str, stub_broker: StubBroker
+) -> None:
+    result, checkpoints = await replay(
+        team,
+        stub_broker,
+        [
+            step(1, "navigate_to", url=f"{checkpoint_site}/form.html"),
+            step(
+                2,
+                "assert_element_properties",
+                selector="#login",
+                properties={"text": {"equals": "Log in"}, "attribute:href": {"contains": "/login"}},
+            ),
+            step(
+                3,
+                "assert_element_properties",
+                index=0,
+                properties={"visible": True, "text": {"matches": "^Sign"}},
+                assertion_description="Sign-in link",
+            ),
+        ],
+    )
+
+    assert result.status == "failed"
+    assert result.error_step_number == 3
+    passed, failed = checkpoints
+    assert (passed.status, passed.checkpoint_type, passed.profile) == (
+        "passed",
+        "element",
+        "functional",
+    )
+    assert passed.selector == "#login"
+    assert passed.failed_properties == []
+    assert [
+        (v["property_name"], v["operator"], v["passed"]) for v in passed.property_verifications
+    ] == [
+        ("text", "equals", True),
+        ("attribute:href", "contains", True),
+    ]
+    assert failed.checkpoint_name == "Sign-in link"
+    assert failed.status == "failed"
+    assert failed.failed_properties == ["text"]
+    # Stored steps are JSONB, whose objects keep their keys shortest first.
+    assert failed.property_verifications[0] == {
+        "property_name": "text",
+        "operator": "matches",
+        "expected_value": "^Sign",
+        "actual_value": "Log in",
+        "passed": False,
+    }
+    assert failed.error_message == (
+        "element 0 (link 'Log in') fails 1 of 2 properties: text matches '^Sign', "
+        "but it is 'Log in'"
+    )
+    assert (result.total_checkpoints, result.passed_checkpoints, result.failed_checkpoints) == (
+        2,
+        1,
+        1,
+    )
+    steps = await rows(team, TestStepResult, test_run_result_id=result.id)
+    (third,) = [s for s in steps if s.step_number == 3]
+    assert third.playwright_code.splitlines() == [
+        'await expect(page.locator("#login")).to_have_text(re.compile("^Sign"))',
+        'await expect(page.locator("#login")).to_be_visible()',
+    ]
+
+
+async def test_an_api_checkpoint_uses_the_pages_cookie_and_stores_the_exchange(
+    running_engine: Engine, team: Team, checkpoint_site: str, stub_broker: StubBroker
+) -> None:
+    result, (signed_in, anonymous) = await replay(
+        team,
+        stub_broker,
+        [
+            step(1, "navigate_to", url=f"{checkpoint_site}/form.html"),
+            step(
+                2, "assert_api", url="/api/me", expect_status=200, expect_json={"user.name": "Ann"}
+            ),
+            step(3, "navigate_to", url="about:blank"),
+            step(
+                4,
+                "assert_api",
+                url=f"{checkpoint_site}/api/me",
+                headers={"Cookie": "session=none"},
+                expect_status=200,
+            ),
+        ],
+    )
+
+    assert signed_in.checkpoint_type == "api"
+    assert signed_in.status == "passed"
+    assert signed_in.profile == "functional"
+    assert signed_in.actual_properties["request"]["url"] == f"{checkpoint_site}/api/me"
+    assert signed_in.actual_properties["status"] == 200
+    assert signed_in.actual_properties["duration_ms"] >= 0
+    assert signed_in.expected_properties == {"status": 200, "json": {"user.name": "Ann"}}
+    assert [v["property_name"] for v in signed_in.property_verifications] == [
+        "status",
+        "json:user.name",
+    ]
+    assert anonymous.status == "failed"
+    assert anonymous.failed_properties == ["status"]
+    assert anonymous.actual_properties["request"]["headers"] == {"Cookie": "********"}
+    assert result.status == "failed"
+    assert result.error_message == (
+        f"GET {checkpoint_site}/api/me answered 401: status should be 200, but it is 401"
+    )
