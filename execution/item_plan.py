@@ -54,4 +54,5 @@ class ItemPlan:
     screenshot_every_step: bool = False
     record_video: bool = False
     keep_trace_on_failure: bool = False
+    accessibility_scan: bool = False  # axe-core on every page reached
     step_delay_ms: int = 0

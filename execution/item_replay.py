@@ -17,6 +17,7 @@ from execution import recording
 from execution.claims import Claim
 from execution.item_plan import Failure, ItemPlan, fill_placeholders
 from execution.page_events import DialogAnswer, PageEvents, environment_of
+from execution.page_scans import PageScans
 from execution.recording import RecordingFailed, ResultEnd, ResultStart, Sessions, persist
 from execution.result_files import ResultFiles
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
@@ -174,6 +175,7 @@ class ItemReplay:
         files = ResultFiles(self.artifacts, self._folder() / str(result_id))
         events = PageEvents(self.artifacts, files.folder)
         events.follow(context)
+        scans = PageScans(every_page=self.plan.accessibility_scan)
         page = await context.new_page()
         events.watch(page)
         environment = await environment_of(context, page)
@@ -186,7 +188,7 @@ class ItemReplay:
             if aborted is not None:
                 failure = Failure(0, aborted)
             else:
-                failure, played = await self._steps(result_id, row or {}, files, events)
+                failure, played = await self._steps(result_id, row or {}, files, events, scans)
         except RecordingFailed as failed:  # a script's result could not be stored
             failure = Failure(0, str(failed))
         unrecorded = await self._record_skipped(result_id, played)
@@ -225,11 +227,18 @@ class ItemReplay:
                 downloads_folder=str(files.folder.relative_to(self.artifacts) / "downloads")
                 if downloads
                 else None,
+                accessibility_results=scans.results or None,
+                total_accessibility_violations=scans.total_violations,
             ),
         )
 
     async def _steps(
-        self, result_id: uuid.UUID, row: Mapping[str, Any], files: ResultFiles, events: PageEvents
+        self,
+        result_id: uuid.UUID,
+        row: Mapping[str, Any],
+        files: ResultFiles,
+        events: PageEvents,
+        scans: PageScans,
     ) -> tuple[Failure | None, int]:
         """Play the steps in order until one fails or the run stops: the failure, steps stored.
 
@@ -259,6 +268,7 @@ class ItemReplay:
                 arguments,
             )
             page = events.page
+            await scans.after_step(page, outcome, step["step_number"])
             if outcome.status == "failed" and events.crashed(page):
                 outcome = dataclasses.replace(
                     outcome, error=f"The page's renderer crashed: {outcome.error}"

@@ -285,6 +285,9 @@ class ResultEnd:
     environment_info: dict[str, Any] | None = None
     captured_downloads: list[dict[str, Any]] | None = None
     downloads_folder: str | None = None
+    # axe-core scans of the pages the result reached, one entry per scan.
+    accessibility_results: list[dict[str, Any]] | None = None
+    total_accessibility_violations: int = 0
 
 
 async def close_result(
@@ -321,6 +324,8 @@ async def close_result(
             "environment_info": end.environment_info,
             "captured_downloads": end.captured_downloads,
             "downloads_folder": end.downloads_folder,
+            "accessibility_results": end.accessibility_results,
+            "total_accessibility_violations": end.total_accessibility_violations,
         }
         for name, value in fit_row(TestRunResult, values).items():
             setattr(result, name, value)

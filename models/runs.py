@@ -111,6 +111,8 @@ class TestRun(Base):
     record_video: Mapped[bool] = flag(False)
     keep_trace_on_failure: Mapped[bool] = flag(False)
     step_delay_ms: Mapped[int] = counter(0)
+    # Scan every page a result reaches with axe-core (its `accessibility_results`).
+    accessibility_scan: Mapped[bool] = flag(False)
     event_seq: Mapped[int] = counter(0)
     current_item_index: Mapped[int | None]
     created_at: Mapped[datetime] = created_at()

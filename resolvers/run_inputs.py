@@ -83,6 +83,7 @@ class TestRunUpdate(RunEnvironment):
     screenshot_every_step: bool | None = None
     record_video: bool | None = None
     keep_trace_on_failure: bool | None = None
+    accessibility_scan: bool | None = None
     step_delay_ms: StepDelay | None = None
 
     _not_null = field_validator(
@@ -95,6 +96,7 @@ class TestRunUpdate(RunEnvironment):
         "screenshot_every_step",
         "record_video",
         "keep_trace_on_failure",
+        "accessibility_scan",
         "step_delay_ms",
         mode="before",
     )(not_null)

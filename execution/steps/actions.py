@@ -9,6 +9,7 @@ from typing import Any
 from playwright.async_api import Error
 
 from execution.steps import (
+    accessibility,
     api_checks,
     assertions,
     element_properties,
@@ -39,6 +40,7 @@ ACTIONS: dict[str, Handler] = {
     "assert_element_visible": assertions.assert_element_visible,
     "assert_element_properties": element_properties.assert_element_properties,
     "assert_api": api_checks.assert_api,
+    "assert_accessible": accessibility.assert_accessible,
 }
 
 STOPPED = "Stopped"

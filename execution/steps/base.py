@@ -60,4 +60,6 @@ class StepOutcome:
     error: str | None = None
     element_html: str | None = None
     checkpoint: CheckpointOutcome | None = None
+    # An axe-core scan of the page (assert_accessible): one `accessibility_results` entry.
+    accessibility: dict[str, Any] | None = None
     stopped: bool = False  # the run was stopped while this step waited

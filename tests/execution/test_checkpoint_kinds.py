@@ -150,3 +150,69 @@ async def test_an_api_checkpoint_uses_the_pages_cookie_and_stores_the_exchange(
     assert result.error_message == (
         f"GET {checkpoint_site}/api/me answered 401: status should be 200, but it is 401"
     )
+
+
+async def test_the_run_setting_scans_every_page_and_the_assertion_writes_a_checkpoint(
+    running_engine: Engine, team: Team, checkpoint_site: str, stub_broker: StubBroker
+) -> None:
+    result, (text_present, accessible) = await replay(
+        team,
+        stub_broker,
+        [
+            step(1, "navigate_to", url=f"{checkpoint_site}/fine.html"),
+            step(2, "click_element", text="Faults"),
+            step(3, "assert_text_present", text="Barely readable"),
+            step(4, "assert_accessible", impact="critical"),
+        ],
+        accessibility_scan=True,
+    )
+
+    assert result.status == "failed"
+    assert result.error_step_number == 4
+    pages = [(scan["url"], scan["step_number"]) for scan in result.accessibility_results]
+    assert pages == [
+        (f"{checkpoint_site}/fine.html", 1),
+        (f"{checkpoint_site}/faults.html", 2),
+        (f"{checkpoint_site}/faults.html", 4),
+    ]
+    assert result.accessibility_results[0]["violations"] == []
+    faults = {v["rule_id"]: v for v in result.accessibility_results[1]["violations"]}
+    assert set(faults) == {"image-alt", "color-contrast", "button-name"}
+    assert faults["button-name"] | {"help": None} == {
+        "rule_id": "button-name",
+        "impact": "critical",
+        "help": None,
+        "help_url": faults["button-name"]["help_url"],
+        "targets": ["#icon"],
+        "nodes": 1,
+    }
+    # A page's violated rules count once, however often it was scanned.
+    assert result.total_accessibility_violations == 3
+    assert text_present.profile == "functional"
+    assert accessible.profile == "accessibility"
+    assert accessible.status == "failed"
+    assert set(accessible.failed_properties) == {"image-alt", "button-name"}
+    assert result.error_message.startswith(
+        f"2 accessibility violations at or above critical on {checkpoint_site}/faults.html"
+    )
+
+
+async def test_without_the_setting_only_assertions_scan(
+    running_engine: Engine, team: Team, checkpoint_site: str, stub_broker: StubBroker
+) -> None:
+    result, (checkpoint,) = await replay(
+        team,
+        stub_broker,
+        [
+            step(1, "navigate_to", url=f"{checkpoint_site}/faults.html"),
+            step(2, "navigate_to", url=f"{checkpoint_site}/fine.html"),
+            step(3, "assert_accessible"),
+        ],
+    )
+
+    assert result.status == "passed"
+    assert [scan["url"] for scan in result.accessibility_results] == [
+        f"{checkpoint_site}/fine.html"
+    ]
+    assert result.total_accessibility_violations == 0
+    assert (checkpoint.status, checkpoint.profile) == ("passed", "accessibility")
