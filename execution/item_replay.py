@@ -18,12 +18,19 @@ from execution.claims import Claim
 from execution.item_plan import Failure, ItemPlan, fill_placeholders
 from execution.page_events import DialogAnswer, PageEvents, environment_of
 from execution.page_scans import PageScans
-from execution.recording import RecordingFailed, ResultEnd, ResultStart, Sessions, persist
+from execution.recording import (
+    NewBaseline,
+    RecordingFailed,
+    ResultEnd,
+    ResultStart,
+    Sessions,
+    persist,
+)
 from execution.result_files import ResultFiles
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
 from execution.scripts import Script, run_script
 from execution.steps import execute_step
-from execution.steps.base import StepContext, StepOutcome
+from execution.steps.base import CheckpointOutcome, ScreenshotStore, StepContext, StepOutcome
 from models.enums import ResultStatus
 from resolvers.checkpoints import CheckpointResultInput
 from resolvers.logs import ConsoleLogInput, NetworkLogInput
@@ -264,6 +271,7 @@ class ItemReplay:
                     timeout_ms=self.plan.step_timeout_ms,
                     stop=self.stop,
                     newest_page=lambda: events.page,
+                    screenshots=ScreenshotStore(self.artifacts, files.folder, self._baseline_of),
                 ),
                 arguments,
             )
@@ -294,6 +302,14 @@ class ItemReplay:
                     step["step_number"], outcome.error or "Step failed", screenshot
                 ), played
         return None, played
+
+    async def _baseline_of(self, name: str, width: int, height: int) -> str | None:
+        return await persist(
+            lambda: recording.read_baseline(
+                self.sessions, self.plan.test_case_id, name, width, height
+            ),
+            f"the baseline '{name}'",
+        )
 
     async def _record_unrecorded(
         self,
@@ -387,7 +403,9 @@ class ItemReplay:
             window_id=window[0],
             window_title=window[1],
         )
-        await self._store_step(result_id, recorded, checkpoint, console, network)
+        await self._store_step(
+            result_id, recorded, checkpoint, console, network, _new_baseline(outcome.checkpoint)
+        )
 
     async def _store_step(
         self,
@@ -396,6 +414,7 @@ class ItemReplay:
         checkpoint: CheckpointResultInput | None = None,
         console: Sequence[ConsoleLogInput] = (),
         network: Sequence[NetworkLogInput] = (),
+        baseline: NewBaseline | None = None,
     ) -> None:
         await persist(
             lambda: recording.record_step(
@@ -407,6 +426,7 @@ class ItemReplay:
                 console=console,
                 network=network,
                 planned_steps=len(self.plan.steps),
+                baseline=baseline,
             ),
             f"step {step.step_number}",
         )
@@ -454,3 +474,17 @@ class ItemReplay:
 def _action(arguments: Mapping[str, Any]) -> str:
     """The step's action as recorded: the name it was given, or `unknown`."""
     return str(arguments.get("action") or "").strip() or "unknown"
+
+
+def _new_baseline(checkpoint: CheckpointOutcome | None) -> NewBaseline | None:
+    """The first baseline a visual checkpoint made, to store with it."""
+    if checkpoint is None or not checkpoint.actual.get("baseline_created"):
+        return None
+    viewport = checkpoint.expected["viewport"]
+    assert checkpoint.actual_screenshot_path is not None  # set with baseline_created
+    return NewBaseline(
+        name=checkpoint.expected["name"],
+        width=viewport["width"],
+        height=viewport["height"],
+        image_path=checkpoint.actual_screenshot_path,
+    )

@@ -15,6 +15,7 @@ from execution.steps import (
     element_properties,
     interactions,
     navigation,
+    visual,
 )
 from execution.steps.base import StepContext, StepOutcome
 from execution.steps.element_index import scrub, untag
@@ -41,6 +42,7 @@ ACTIONS: dict[str, Handler] = {
     "assert_element_properties": element_properties.assert_element_properties,
     "assert_api": api_checks.assert_api,
     "assert_accessible": accessibility.assert_accessible,
+    "assert_screenshot_matches": visual.assert_screenshot_matches,
 }
 
 STOPPED = "Stopped"

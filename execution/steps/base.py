@@ -7,9 +7,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
     from playwright.async_api import Page
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenshotStore:
+    """Where a visual checkpoint finds its baseline and writes its images.
+
+    Paths it reports and stores are relative to `artifacts`, the artifacts root.
+    """
+
+    artifacts: Path
+    folder: Path  # the result's folder, under `artifacts`
+    # The stored baseline image of a name at a viewport (width, height), or None.
+    baseline: Callable[[str, int, int], Awaitable[str | None]]
 
 
 @dataclass(slots=True)
@@ -23,6 +37,9 @@ class StepContext:
     # The tab to act on, asked each time: a tab that a click opened may appear only after
     # the click returned, while the next step is already looking for what it shows.
     newest_page: Callable[[], Page] | None = None
+    # Baselines and image files of visual checkpoints; None where there are none (then
+    # assert_screenshot_matches fails saying so).
+    screenshots: ScreenshotStore | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sqlalchemy.types import TypeEngine
 
 from models import enums
 from models.base import Base
+from models.baselines import ScreenshotBaseline
 from models.results import (
     CheckpointResult,
     ConsoleLog,
@@ -117,6 +118,9 @@ CheckpointResultBody = row_body(
     CheckpointResult,
     "One verification of a result.",
     kinds={"status": enums.CheckpointStatus, "checkpoint_type": enums.CheckpointType},
+)
+ScreenshotBaselineBody = row_body(
+    ScreenshotBaseline, "The image a test case's named screenshot is compared with."
 )
 ScriptResultBody = row_body(
     ScriptResult,
