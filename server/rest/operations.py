@@ -53,6 +53,7 @@ PATH_PARAMETERS: dict[str, tuple[str, type[uuid.UUID] | type[int]]] = {
     "result_id": ("Test run result", uuid.UUID),
     "test_case_id": ("Test case", uuid.UUID),
     "schedule_id": ("Schedule", uuid.UUID),
+    "checkpoint_id": ("Checkpoint result", uuid.UUID),
     "step_number": ("Step result", int),
 }
 STATUS_OF: dict[type[ResolverError], int] = {

@@ -33,7 +33,7 @@ def visual_page(shift_px: int, banner: str) -> str:
 #banner {{ position: absolute; left: 20px; top: 20px; width: 300px; height: 40px;
   background: #eef; }}
 #buy {{ position: absolute; left: {40 + shift_px}px; top: 120px; width: 160px;
-  height: 48px; background: #1e6bd6; border: 0; }}</style>
+  height: 150px; background: #1e6bd6; border: 0; }}</style>
 <div id="banner">{banner}</div><button id="buy" aria-label="Buy"></button>"""
 
 

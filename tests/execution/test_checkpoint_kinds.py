@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from execution.engine import Engine
+from models.baselines import ScreenshotBaseline
+from models.database import transaction
 from models.results import CheckpointResult, TestRunResult, TestStepResult
-from tests.execution.checkpoint_site import serve_checkpoint_site
+from models.test_cases import TestCase
+from resolvers.baselines import accept_screenshot_baseline
+from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site
 from tests.execution.engine_harness import Team, rows, step
+from tests.factories import make_item, make_run, make_test_case
 
 
 @pytest.fixture
@@ -216,3 +223,98 @@ async def test_without_the_setting_only_assertions_scan(
     ]
     assert result.total_accessibility_violations == 0
     assert (checkpoint.status, checkpoint.profile) == ("passed", "accessibility")
+
+
+async def _replay_case(
+    team: Team, broker: StubBroker, case_id: uuid.UUID
+) -> tuple[TestRunResult, CheckpointResult]:
+    """Run an existing test case once; its result and its one checkpoint."""
+    async with transaction(team.sessions) as session:
+        run = await make_run(session, team.project, team.user)
+        case = await session.get(TestCase, case_id)
+        assert case is not None
+        await make_item(session, run, case)
+    await team.start(run.id, broker)
+    assert (await team.wait_final(run.id, timeout_s=90)).status == "completed"
+    (result,) = await rows(team, TestRunResult, test_run_id=run.id)
+    (checkpoint,) = await checkpoints_of(team, result.id)
+    return result, checkpoint
+
+
+async def test_visual_baselines_are_stored_compared_masked_and_accepted(
+    running_engine: Engine,
+    team: Team,
+    checkpoint_site: str,
+    stub_broker: StubBroker,
+    artifacts: Path,
+) -> None:
+    async with transaction(team.sessions) as session:
+        case = await make_test_case(
+            session,
+            team.project,
+            proven_steps=[
+                step(1, "navigate_to", url=f"{checkpoint_site}/visual.html"),
+                step(2, "assert_screenshot_matches", name="Home page", mask=["#banner"]),
+            ],
+        )
+
+    first_result, first = await _replay_case(team, stub_broker, case.id)
+
+    assert first_result.status == "passed"
+    assert (first.checkpoint_type, first.profile, first.status) == (
+        "screenshot",
+        "visual",
+        "passed",
+    )
+    assert first.actual_properties == {"baseline_created": True}
+    assert first.baseline_screenshot_path == first.actual_screenshot_path
+    assert (artifacts / first.actual_screenshot_path).stat().st_size > 0
+    assert first.diff_screenshot_path is None
+    (baseline,) = await rows(team, ScreenshotBaseline, test_case_id=case.id)
+    assert (baseline.name, baseline.viewport_width, baseline.viewport_height) == (
+        "Home page",
+        1280,
+        720,
+    )
+    assert (baseline.image_path, baseline.checkpoint_result_id) == (
+        first.actual_screenshot_path,
+        first.id,
+    )
+
+    CheckpointSite.visual["banner"] = "A different banner, masked"
+    _, masked = await _replay_case(team, stub_broker, case.id)
+
+    assert masked.status == "passed", masked.error_message
+    assert masked.diff_percentage == Decimal("0.00")
+    assert masked.baseline_screenshot_path == baseline.image_path
+    assert (artifacts / masked.diff_screenshot_path).stat().st_size > 0
+
+    CheckpointSite.visual["shift_px"] = 10
+    moved_result, moved = await _replay_case(team, stub_broker, case.id)
+
+    assert moved.status == "failed"
+    assert moved.failed_properties == ["diff_percentage"]
+    # The button (160 x 150 px) moved 10 px: two 10 x 150 strips of the 1280 x 720 page.
+    assert moved.actual_properties["different_pixels"] == 2 * 10 * 150
+    assert moved.diff_percentage == Decimal("0.33")
+    assert moved_result.error_message == (
+        "The screenshot 'Home page' differs from its baseline by 0.33% of its pixels, "
+        "more than the 0.1% allowed"
+    )
+    for path in (moved.actual_screenshot_path, moved.diff_screenshot_path):
+        assert (artifacts / path).stat().st_size > 0
+    assert moved.baseline_screenshot_path == baseline.image_path
+
+    async with transaction(team.sessions) as session:
+        accepted = await accept_screenshot_baseline(
+            session, principal=team.principal, checkpoint_id=moved.id
+        )
+    assert (accepted.image_path, accepted.accepted_by) == (
+        moved.actual_screenshot_path,
+        team.user.id,
+    )
+    _, after = await _replay_case(team, stub_broker, case.id)
+
+    assert after.status == "passed", after.error_message
+    assert after.baseline_screenshot_path == moved.actual_screenshot_path
+    assert after.diff_percentage == Decimal("0.00")
