@@ -25,9 +25,7 @@ class ScreenshotBaseline(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    test_case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("test_cases.id", ondelete="CASCADE")
-    )
+    test_case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("test_cases.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     viewport_width: Mapped[int]
     viewport_height: Mapped[int]

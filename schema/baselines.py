@@ -10,6 +10,7 @@ import strawberry
 from models import baselines as rows
 from resolvers import baselines
 from schema.context import Info
+from schema.conversion import from_columns
 
 
 @strawberry.type(description="The image a test case's named screenshot is compared with.")
@@ -36,18 +37,7 @@ class ScreenshotBaseline:
     @classmethod
     def from_model(cls, row: rows.ScreenshotBaseline) -> ScreenshotBaseline:
         """Convert a baseline row."""
-        return cls(
-            id=row.id,
-            test_case_id=row.test_case_id,
-            name=row.name,
-            viewport_width=row.viewport_width,
-            viewport_height=row.viewport_height,
-            image_path=row.image_path,
-            checkpoint_result_id=row.checkpoint_result_id,
-            accepted_by=row.accepted_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_columns(cls, row)
 
 
 @strawberry.type

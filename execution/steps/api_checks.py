@@ -13,7 +13,7 @@ from playwright.async_api import Error
 from execution.steps import arguments
 from execution.steps.assertions import checkpoint_name
 from execution.steps.base import CheckpointOutcome
-from execution.steps.element_properties import Check, compare
+from execution.steps.element_properties import Check, compare, verification
 from execution.steps.playwright_code import literal, number_code
 from execution.steps.step import StepFailed, StepRun, explain
 
@@ -164,13 +164,7 @@ def _verified(check: Check, actual: Any) -> dict[str, Any]:
         passed = actual == check.expected
     else:
         passed = compare(check, actual)
-    return {
-        "property_name": check.name,
-        "operator": check.operator,
-        "expected_value": check.expected,
-        "actual_value": actual,
-        "passed": passed,
-    }
+    return verification(check, actual, passed=passed)
 
 
 def _code(

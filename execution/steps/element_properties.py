@@ -176,7 +176,7 @@ async def assert_element_properties(step: StepRun) -> None:
     try:
         target = await locate(step)
     except StepFailed as failure:
-        verifications = [_verification(check, None, passed=False) for check in checks]
+        verifications = [verification(check, None, passed=False) for check in checks]
         _store(step, name, expected, {"found": False}, verifications)
         raise StepFailed(f"Could not check the properties of {label}: {failure}") from None
     step.playwright_code = "\n".join(_code(target.selector, check) for check in checks)
@@ -193,7 +193,7 @@ async def assert_element_properties(step: StepRun) -> None:
 
     values = await step.poll(probe, passed)
     verifications = [
-        _verification(check, values.get(check.name), passed=compare(check, values.get(check.name)))
+        verification(check, values.get(check.name), passed=compare(check, values.get(check.name)))
         for check in checks
     ]
     _store(step, name, expected, {"element": target.facts["description"], **values}, verifications)
@@ -208,7 +208,8 @@ async def assert_element_properties(step: StepRun) -> None:
         raise StepFailed(f"{target.label} fails {counted}: {listed}")
 
 
-def _verification(check: Check, actual: Any, *, passed: bool) -> dict[str, Any]:
+def verification(check: Check, actual: Any, *, passed: bool) -> dict[str, Any]:
+    """A `property_verifications` entry (test-run-api.md's shape)."""
     return {
         "property_name": check.name,
         "operator": check.operator,

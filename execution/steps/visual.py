@@ -138,25 +138,17 @@ async def _take(step: StepRun, element: Locator | None, masks: list[str], path: 
     covered = [step.page.locator(mask) for mask in masks]
     timeout = step.timeout_ms()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Page and Locator take the same options; the subject is one or the other.
+    shoot = step.page.screenshot if element is None else element.screenshot
     try:
-        if element is None:
-            await step.page.screenshot(
-                path=path,
-                mask=covered,
-                mask_color=MASK_COLOR,
-                animations="disabled",
-                caret="hide",
-                timeout=timeout,
-            )
-        else:
-            await element.screenshot(
-                path=path,
-                mask=covered,
-                mask_color=MASK_COLOR,
-                animations="disabled",
-                caret="hide",
-                timeout=timeout,
-            )
+        await shoot(
+            path=path,
+            mask=covered,
+            mask_color=MASK_COLOR,
+            animations="disabled",
+            caret="hide",
+            timeout=timeout,
+        )
     except Error as error:
         raise StepFailed(f"Could not take the screenshot: {explain(error, timeout)}") from None
 
