@@ -12,11 +12,12 @@ from playwright.async_api import Error
 from execution.steps import arguments
 from execution.steps.assertions import ELEMENT_CHECKPOINT, checkpoint_name
 from execution.steps.base import CheckpointOutcome
+from execution.steps.elements import locate, names_element, planned_label
 from execution.steps.playwright_code import literal
 from execution.steps.step import StepFailed, StepRun, explain
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from playwright.async_api import Locator, Page
 
 # axe-core's impacts, least first.
 IMPACTS = ("minor", "moderate", "serious", "critical")
@@ -25,8 +26,8 @@ ACCESSIBILITY_PROFILE = "accessibility"
 # Where a node's selectors are listed, at most this many per violation are kept.
 TARGET_LIMIT = 20
 
-_RUN = """async ([context, options]) => {
-  const results = await axe.run(context ?? document, options);
+_RUN = """async (element, options) => {
+  const results = await axe.run(element ?? document, options);
   return results.violations.map((violation) => ({
     rule_id: violation.id,
     impact: violation.impact,
@@ -75,18 +76,27 @@ def axe_options(rules: Any) -> dict[str, Any]:
 
 
 async def scan_page(
-    page: Page, *, selector: str | None = None, options: dict[str, Any] | None = None
+    page: Page,
+    *,
+    element: Locator | None = None,
+    selector: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run axe-core on the page (or the part `selector` matches): one accessibility_results entry.
+    """axe-core on the page (or on `element`, found as `selector`): an accessibility_results entry.
 
     The entry is `{"url", "selector", "violations": [{rule_id, impact, help, help_url,
     targets, nodes}]}`. Raises playwright's Error when the page cannot be scanned (closed,
     replaced while scanning, an unknown rule id).
     """
-    if not await page.evaluate("() => typeof axe !== 'undefined'"):
-        await page.evaluate(axe_script())
-    context = {"include": [selector]} if selector else None
-    violations = await page.evaluate(_RUN, [context, options or axe_options(None)])
+    # The element's frame, which is the page's unless the element is in an iframe.
+    scope = page if element is None else element
+    if not await scope.evaluate("() => typeof axe !== 'undefined'"):
+        await scope.evaluate(axe_script())
+    chosen = options or axe_options(None)
+    if element is None:
+        violations = await page.evaluate(f"(options) => ({_RUN})(null, options)", chosen)
+    else:
+        violations = await element.evaluate(_RUN, chosen)
     for violation in violations:
         violation["targets"] = violation["targets"][:TARGET_LIMIT]
     return {"url": page.url, "selector": selector, "violations": violations}
@@ -99,20 +109,29 @@ def at_least(violations: list[dict[str, Any]], impact: str) -> list[dict[str, An
 
 
 async def assert_accessible(step: StepRun) -> None:
-    """No axe-core violation at or above `impact` (default serious) on the page or `selector`."""
-    selector = arguments.optional_text(step.arguments, "selector")
+    """No axe-core violation at or above `impact` on the page, or in the step's element.
+
+    The element (optional) is found by `index` or fingerprint (`selector`, ...) as the
+    other element actions find theirs.
+    """
     impact = (arguments.optional_text(step.arguments, "impact") or DEFAULT_IMPACT).lower()
     if impact not in IMPACTS:
         raise StepFailed(f"`impact` must be one of {', '.join(IMPACTS)}, not '{impact}'")
     options = axe_options(step.arguments.get("rules"))
-    where = f"'{selector}'" if selector else "the page"
+    where = planned_label(step.arguments) if names_element(step.arguments) else "the page"
     name = checkpoint_name(step, f"Check that {where} has no {impact} accessibility violations")
-    step.selector = selector
+    target = await locate(step) if names_element(step.arguments) else None
+    selector = None if target is None else target.selector
+    if target is not None:
+        where = target.label
     step.playwright_code = _code(selector, impact, options)
     try:
-        if selector and not await step.page.locator(selector).count():
-            raise StepFailed(f"No element matches '{selector}' to scan")
-        scan = await scan_page(step.page, selector=selector, options=options)
+        scan = await scan_page(
+            step.page,
+            element=None if target is None else target.locator,
+            selector=selector,
+            options=options,
+        )
     except Error as error:
         raise StepFailed(f"Could not scan {where} for accessibility: {explain(error)}") from None
     step.accessibility = scan
@@ -152,6 +171,8 @@ async def assert_accessible(step: StepRun) -> None:
 
 
 def _code(selector: str | None, impact: str, options: dict[str, Any]) -> str:
+    # axe-playwright-python's context is a CSS selector; a Playwright-only one (an iframe's,
+    # `>> nth=0`) would need axe.run on the element itself, as the step does.
     context = f", context={literal(selector)}" if selector else ""
     worse = ", ".join(literal(level) for level in IMPACTS[IMPACTS.index(impact) :])
     return (

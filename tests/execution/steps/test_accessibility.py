@@ -64,6 +64,17 @@ async def test_a_selector_scans_only_that_part(page: Page, run: Run) -> None:
     assert outcome.checkpoint.selector == "#icon"
 
 
+async def test_the_element_may_be_found_by_index(page: Page, run: Run) -> None:
+    await page.set_content(INACCESSIBLE)
+
+    outcome = await run(action="assert_accessible", index=0)
+
+    assert outcome.checkpoint is not None
+    assert outcome.checkpoint.failed_properties == ["button-name"]
+    assert outcome.checkpoint.selector == "#icon"
+    assert outcome.checkpoint.expected["impact_below"] == "serious"
+
+
 async def test_a_clean_page_passes(page: Page, run: Run) -> None:
     await page.set_content(ACCESSIBLE)
 
@@ -82,7 +93,7 @@ async def test_wrong_arguments_fail_naming_the_field(page: Page, run: Run) -> No
         "`impact` must be one of minor, moderate, serious, critical": {"impact": "huge"},
         "`rules.include` must be a list of axe rule ids": {"rules": "image-alt"},
         "`rules` takes `include` and `exclude`": {"rules": {"only": ["x"]}},
-        "No element matches '#nowhere' to scan": {"selector": "#nowhere"},
+        "No visible element matches '#nowhere'": {"selector": "#nowhere", "timeout_ms": 300},
         "Could not scan the page for accessibility": {"rules": ["no-such-rule"]},
     }
     for message, arguments in cases.items():
