@@ -30,7 +30,8 @@ from execution.result_files import ResultFiles
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
 from execution.scripts import Script, run_script
 from execution.steps import execute_step
-from execution.steps.base import CheckpointOutcome, ScreenshotStore, StepContext, StepOutcome
+from execution.steps.base import StepContext, StepOutcome
+from execution.visual_baselines import new_baseline, screenshot_store
 from models.enums import ResultStatus
 from resolvers.checkpoints import CheckpointResultInput
 from resolvers.logs import ConsoleLogInput, NetworkLogInput
@@ -271,7 +272,9 @@ class ItemReplay:
                     timeout_ms=self.plan.step_timeout_ms,
                     stop=self.stop,
                     newest_page=lambda: events.page,
-                    screenshots=ScreenshotStore(self.artifacts, files.folder, self._baseline_of),
+                    screenshots=screenshot_store(
+                        self.sessions, self.plan.test_case_id, self.artifacts, files.folder
+                    ),
                 ),
                 arguments,
             )
@@ -302,14 +305,6 @@ class ItemReplay:
                     step["step_number"], outcome.error or "Step failed", screenshot
                 ), played
         return None, played
-
-    async def _baseline_of(self, name: str, width: int, height: int) -> str | None:
-        return await persist(
-            lambda: recording.read_baseline(
-                self.sessions, self.plan.test_case_id, name, width, height
-            ),
-            f"the baseline '{name}'",
-        )
 
     async def _record_unrecorded(
         self,
@@ -404,7 +399,7 @@ class ItemReplay:
             window_title=window[1],
         )
         await self._store_step(
-            result_id, recorded, checkpoint, console, network, _new_baseline(outcome.checkpoint)
+            result_id, recorded, checkpoint, console, network, new_baseline(outcome.checkpoint)
         )
 
     async def _store_step(
@@ -474,17 +469,3 @@ class ItemReplay:
 def _action(arguments: Mapping[str, Any]) -> str:
     """The step's action as recorded: the name it was given, or `unknown`."""
     return str(arguments.get("action") or "").strip() or "unknown"
-
-
-def _new_baseline(checkpoint: CheckpointOutcome | None) -> NewBaseline | None:
-    """The first baseline a visual checkpoint made, to store with it."""
-    if checkpoint is None or not checkpoint.actual.get("baseline_created"):
-        return None
-    viewport = checkpoint.expected["viewport"]
-    assert checkpoint.actual_screenshot_path is not None  # set with baseline_created
-    return NewBaseline(
-        name=checkpoint.expected["name"],
-        width=viewport["width"],
-        height=viewport["height"],
-        image_path=checkpoint.actual_screenshot_path,
-    )
