@@ -13,6 +13,7 @@ from models.results import (
 )
 from models.runs import RunEvent, TestRun, TestRunItem
 from models.schedules import Schedule, ScheduleExecution
+from models.script_variables import ScriptVariable
 from models.tenancy import ApiToken, Project, ProjectMember, User
 from models.test_cases import TestCase, TestScript
 
@@ -29,6 +30,7 @@ __all__ = [
     "ScheduleExecution",
     "ScreenshotBaseline",
     "ScriptResult",
+    "ScriptVariable",
     "TestCase",
     "TestExecutionHistory",
     "TestRun",

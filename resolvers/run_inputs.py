@@ -48,6 +48,7 @@ Browser = Literal["chromium", "firefox", "webkit"]
 ParallelCount = Annotated[int, _between(1, 10)]
 RetryCount = Annotated[int, _between(0, 10)]
 StepDelay = Annotated[int, _between(0, 60_000)]
+Priority = Annotated[int, _between(-1000, 1000)]
 
 
 class RunEnvironment(Input):
@@ -85,6 +86,7 @@ class TestRunUpdate(RunEnvironment):
     keep_trace_on_failure: bool | None = None
     accessibility_scan: bool | None = None
     step_delay_ms: StepDelay | None = None
+    priority: Priority | None = None
 
     _not_null = field_validator(
         "run_name",
@@ -98,6 +100,7 @@ class TestRunUpdate(RunEnvironment):
         "keep_trace_on_failure",
         "accessibility_scan",
         "step_delay_ms",
+        "priority",
         mode="before",
     )(not_null)
 

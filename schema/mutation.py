@@ -8,6 +8,7 @@ from schema.baselines import BaselineMutation
 from schema.results import ResultMutation
 from schema.runs import RunMutation
 from schema.schedules import ScheduleMutation
+from schema.script_variables import ScriptVariableMutation
 from schema.scripts import ScriptMutation
 from schema.test_cases import TestCaseMutation
 
@@ -18,6 +19,7 @@ class Mutation(
     RunMutation,
     ScheduleMutation,
     ScriptMutation,
+    ScriptVariableMutation,
     ResultMutation,
     BaselineMutation,
 ):

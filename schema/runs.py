@@ -83,6 +83,9 @@ class TestRun:
     accessibility_scan: bool = strawberry.field(
         description="Whether every page a result reaches is scanned for accessibility."
     )
+    priority: int = strawberry.field(
+        description="Higher is served first when items wait for a slot (default 0)."
+    )
     event_seq: int = strawberry.field(description="`seq` of its latest event (testRunEvents).")
     current_item_index: int | None = strawberry.field(
         description="Position of the item executing now, while running."
@@ -146,6 +149,7 @@ class TestRun:
             keep_trace_on_failure=row.keep_trace_on_failure,
             step_delay_ms=row.step_delay_ms,
             accessibility_scan=row.accessibility_scan,
+            priority=row.priority,
             event_seq=row.event_seq,
             current_item_index=row.current_item_index,
             created_at=row.created_at,

@@ -1,7 +1,7 @@
 """Checkpoints beyond assertions: the accessibility scan run setting, and visual baselines.
 
 Revision ID: e6b2f4a81c93
-Revises: d4a7e0c3b512
+Revises: a7c91e3f5d20
 Create Date: 2026-12-05 11:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e6b2f4a81c93"
-down_revision: str | Sequence[str] | None = "d4a7e0c3b512"
+down_revision: str | Sequence[str] | None = "a7c91e3f5d20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -28,6 +28,7 @@ from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
 from execution.sandboxes.chromium import find_chromium
 from execution.sandboxes.local import LocalSandboxProvider
+from execution.sandboxes.script_isolation import ScriptIsolation
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import FINAL_RUN_STATUSES, Role
 from models.runs import RunEvent, TestRun
@@ -37,6 +38,8 @@ from resolvers import runs
 from resolvers.run_inputs import StartOptions
 from resolvers.tenancy import ensure_member
 from resolvers.tokens import Principal
+from server.sandboxes import script_isolation
+from server.settings import Settings
 from tests.factories import (
     make_item,
     make_project,
@@ -129,7 +132,7 @@ class Team:
         async with transaction(self.sessions) as session:
             return await make_script(session, self.project, **fields)
 
-    async def start(self, run_id: uuid.UUID, broker: StubBroker) -> None:
+    async def start(self, run_id: uuid.UUID, broker: dramatiq.Broker) -> None:
         """Start the run as the API does (the start message is sent after commit)."""
         async with transaction(self.sessions) as session:
             await runs.start_test_run(
@@ -176,14 +179,21 @@ __all__ = ["PAGES", "Team", "serve_pages", "step"]
 
 
 def start_engine(
-    url: str, broker: StubBroker, artifacts: Path, *, chromium: Path | None = None
+    url: str,
+    broker: StubBroker,
+    artifacts: Path,
+    *,
+    chromium: Path | None = None,
+    isolation: ScriptIsolation | None = None,
 ) -> tuple[Engine, dramatiq.Worker]:
+    """An engine and worker; scripts isolated as a worker with DATABASE_URL=`url` would."""
     # The actors run on Dramatiq's event loop thread: the engine gets its own connections.
     database = create_engine(url, pool_size=4)
+    isolation = isolation or script_isolation(Settings(database_url=url))
     engine = Engine(
         sessions=create_session_factory(database),
-        provider=LocalSandboxProvider(chromium or find_chromium(None)),
-        broker=broker,
+        provider=LocalSandboxProvider(chromium or find_chromium(None), isolation=isolation),
+        queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=5_000,
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from execution.sandboxes.base import SandboxSpec, SandboxUnavailable
 from execution.sandboxes.e2b import E2BSandboxProvider, deployment_metadata
 from execution.sandboxes.local import LocalSandboxProvider
-from server.sandboxes import sandbox_jobs, sandbox_provider
+from server.sandboxes import sandbox_jobs, sandbox_provider, script_isolation
 from server.settings import Settings
 
 
@@ -43,3 +43,30 @@ def test_the_scheduler_sweeps_e2b_sandboxes_only_when_it_can() -> None:
 def test_a_deployment_tag_marks_every_sandbox_and_scopes_the_sweep() -> None:
     assert deployment_metadata(None) == {}
     assert deployment_metadata("staging") == {"testrun_deployment": "staging"}
+
+
+def test_scripts_are_denied_the_services_own_ports() -> None:
+    settings = Settings(
+        database_url="postgresql+asyncpg://u:p@db.internal:5433/testrun",
+        redis_url="redis://cache:6380/0",
+        script_denied_ports="9000, 9001",
+        script_memory_mb=256,
+    )
+
+    chosen = script_isolation(settings)
+
+    assert chosen.denied_ports == {5433, 6380, 9000, 9001}
+    assert (chosen.mode, chosen.memory_mb) == ("bubblewrap", 256)
+
+
+def test_default_ports_are_denied_when_the_urls_name_none() -> None:
+    settings = Settings(database_url="postgresql+asyncpg://u@db/x", redis_url="redis://cache/0")
+
+    assert script_isolation(settings).denied_ports == {5432, 6379}
+
+
+def test_a_bad_port_list_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESTRUN_SCRIPT_DENIED_PORTS", "5432,postgres")
+
+    with pytest.raises(ValidationError, match="script_denied_ports"):
+        Settings()
