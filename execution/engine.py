@@ -213,6 +213,7 @@ class Engine:
             record_video=run.record_video,
             keep_trace_on_failure=run.keep_trace_on_failure,
             step_delay_ms=run.step_delay_ms,
+            accessibility_scan=run.accessibility_scan,
             script_env={
                 **variables,
                 "TESTRUN_RUN_ID": str(run.id),

@@ -54,6 +54,7 @@ class ItemPlan:
     screenshot_every_step: bool = False
     record_video: bool = False
     keep_trace_on_failure: bool = False
+    accessibility_scan: bool = False  # axe-core on every page reached
     step_delay_ms: int = 0
     # On-demand scripts by the step number they run right after.
     on_demand_scripts: dict[int, list[Script]] = field(default_factory=dict)

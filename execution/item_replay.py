@@ -17,12 +17,21 @@ from execution import recording
 from execution.claims import Claim
 from execution.item_plan import Failure, ItemPlan, fill_placeholders
 from execution.page_events import DialogAnswer, PageEvents, environment_of
-from execution.recording import RecordingFailed, ResultEnd, ResultStart, Sessions, persist
+from execution.page_scans import PageScans
+from execution.recording import (
+    NewBaseline,
+    RecordingFailed,
+    ResultEnd,
+    ResultStart,
+    Sessions,
+    persist,
+)
 from execution.result_files import ResultFiles
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
 from execution.scripts import Script, run_script, script_error
 from execution.steps import execute_step
 from execution.steps.base import StepContext, StepOutcome
+from execution.visual_baselines import new_baseline, screenshot_store
 from models.enums import ResultStatus
 from resolvers.checkpoints import CheckpointResultInput
 from resolvers.logs import ConsoleLogInput, NetworkLogInput
@@ -174,6 +183,7 @@ class ItemReplay:
         files = ResultFiles(self.artifacts, self._folder() / str(result_id))
         events = PageEvents(self.artifacts, files.folder)
         events.follow(context)
+        scans = PageScans(every_page=self.plan.accessibility_scan)
         page = await context.new_page()
         events.watch(page)
         environment = await environment_of(context, page)
@@ -186,7 +196,9 @@ class ItemReplay:
             if aborted is not None:
                 failure = Failure(0, aborted)
             else:
-                failure, played = await self._steps(sandbox, result_id, row or {}, files, events)
+                failure, played = await self._steps(
+                    sandbox, result_id, row or {}, files, events, scans
+                )
         except RecordingFailed as failed:  # a script's result could not be stored
             failure = Failure(0, str(failed))
         unrecorded = await self._record_skipped(result_id, played)
@@ -225,6 +237,8 @@ class ItemReplay:
                 downloads_folder=str(files.folder.relative_to(self.artifacts) / "downloads")
                 if downloads
                 else None,
+                accessibility_results=scans.results or None,
+                total_accessibility_violations=scans.total_violations,
             ),
         )
 
@@ -235,6 +249,7 @@ class ItemReplay:
         row: Mapping[str, Any],
         files: ResultFiles,
         events: PageEvents,
+        scans: PageScans,
     ) -> tuple[Failure | None, int]:
         """Play the steps in order until one fails or the run stops: the failure, steps stored.
 
@@ -260,10 +275,14 @@ class ItemReplay:
                     timeout_ms=self.plan.step_timeout_ms,
                     stop=self.stop,
                     newest_page=lambda: events.page,
+                    screenshots=screenshot_store(
+                        self.sessions, self.plan.test_case_id, self.artifacts, files.folder
+                    ),
                 ),
                 arguments,
             )
             page = events.page
+            await scans.after_step(page, outcome, step["step_number"])
             if outcome.status == "failed" and events.crashed(page):
                 outcome = dataclasses.replace(
                     outcome, error=f"The page's renderer crashed: {outcome.error}"
@@ -361,8 +380,15 @@ class ItemReplay:
                 checkpoint_type=found.checkpoint_type,
                 status="passed" if found.passed else "failed",
                 selector=found.selector,
+                profile=found.profile,
                 expected_properties=found.expected,
                 actual_properties=found.actual,
+                property_verifications=found.property_verifications,
+                failed_properties=found.failed_properties,
+                baseline_screenshot_path=found.baseline_screenshot_path,
+                actual_screenshot_path=found.actual_screenshot_path,
+                diff_screenshot_path=found.diff_screenshot_path,
+                diff_percentage=found.diff_percentage,
                 error_message=None if found.passed else outcome.error,
             )
         recorded = StepResultInput(
@@ -382,7 +408,9 @@ class ItemReplay:
             window_id=window[0],
             window_title=window[1],
         )
-        await self._store_step(result_id, recorded, checkpoint, console, network)
+        await self._store_step(
+            result_id, recorded, checkpoint, console, network, new_baseline(outcome.checkpoint)
+        )
 
     async def _store_step(
         self,
@@ -391,6 +419,7 @@ class ItemReplay:
         checkpoint: CheckpointResultInput | None = None,
         console: Sequence[ConsoleLogInput] = (),
         network: Sequence[NetworkLogInput] = (),
+        baseline: NewBaseline | None = None,
     ) -> None:
         await persist(
             lambda: recording.record_step(
@@ -402,6 +431,7 @@ class ItemReplay:
                 console=console,
                 network=network,
                 planned_steps=len(self.plan.steps),
+                baseline=baseline,
             ),
             f"step {step.step_number}",
         )

@@ -29,6 +29,7 @@ from models.enums import FINAL_ITEM_STATUSES, ItemStatus, ResultStatus
 from models.results import ConsoleLog, NetworkLog, TestRunResult, TestStepResult
 from models.runs import TestRun, TestRunItem
 from resolvers import stats
+from resolvers.baselines import read_baseline_path, save_baseline
 from resolvers.checkpoints import CheckpointResultInput, insert_checkpoint_results
 from resolvers.errors import Conflict, ResolverError
 from resolvers.events import append_run_event
@@ -194,6 +195,26 @@ async def record_step_started(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class NewBaseline:
+    """A visual checkpoint's image that becomes the first baseline of its name and viewport."""
+
+    name: str
+    width: int
+    height: int
+    image_path: str
+
+
+async def read_baseline(
+    sessions: Sessions, test_case_id: uuid.UUID, name: str, width: int, height: int
+) -> str | None:
+    """The artifact path of the test case's baseline of `name` at width x height, or None."""
+    async with sessions() as session:
+        return await read_baseline_path(
+            session, test_case_id=test_case_id, name=name, width=width, height=height
+        )
+
+
 async def record_step(
     sessions: Sessions,
     *,
@@ -204,11 +225,13 @@ async def record_step(
     console: Sequence[ConsoleLogInput],
     network: Sequence[NetworkLogInput],
     planned_steps: int,
+    baseline: NewBaseline | None = None,
 ) -> None:
     """Store one replayed step (with its checkpoint and logs) and move the item's progress.
 
     A step the result already has was stored by an earlier try whose answer was lost:
-    nothing is written twice.
+    nothing is written twice. `baseline` (with a checkpoint) becomes its name's baseline
+    unless another result stored one first.
     """
     try:
         async with transaction(sessions) as session:
@@ -218,7 +241,18 @@ async def record_step(
             )
             if checkpoint is not None:
                 linked = checkpoint.model_copy(update={"test_step_result_id": step_id})
-                await insert_checkpoint_results(session, run, result, [linked])
+                [checkpoint_id] = await insert_checkpoint_results(session, run, result, [linked])
+                if baseline is not None:
+                    await save_baseline(
+                        session,
+                        test_case_id=result.test_case_id,
+                        name=baseline.name,
+                        width=baseline.width,
+                        height=baseline.height,
+                        image_path=baseline.image_path,
+                        checkpoint_id=checkpoint_id,
+                        replace=False,
+                    )
             await insert_logs(session, ConsoleLog, result.id, console)
             await insert_logs(session, NetworkLog, result.id, network)
             await _progress(
@@ -285,6 +319,9 @@ class ResultEnd:
     environment_info: dict[str, Any] | None = None
     captured_downloads: list[dict[str, Any]] | None = None
     downloads_folder: str | None = None
+    # axe-core scans of the pages the result reached, one entry per scan.
+    accessibility_results: list[dict[str, Any]] | None = None
+    total_accessibility_violations: int = 0
 
 
 async def close_result(
@@ -321,6 +358,8 @@ async def close_result(
             "environment_info": end.environment_info,
             "captured_downloads": end.captured_downloads,
             "downloads_folder": end.downloads_folder,
+            "accessibility_results": end.accessibility_results,
+            "total_accessibility_violations": end.total_accessibility_violations,
         }
         for name, value in fit_row(TestRunResult, values).items():
             setattr(result, name, value)

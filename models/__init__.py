@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models of every table, the shared enums, and the session factory."""
 
 from models.base import Base
+from models.baselines import ScreenshotBaseline
 from models.results import (
     CheckpointResult,
     ConsoleLog,
@@ -28,6 +29,7 @@ __all__ = [
     "RunEvent",
     "Schedule",
     "ScheduleExecution",
+    "ScreenshotBaseline",
     "ScriptResult",
     "ScriptVariable",
     "TestCase",

@@ -112,6 +112,8 @@ class TestRun(Base):
     record_video: Mapped[bool] = flag(False)
     keep_trace_on_failure: Mapped[bool] = flag(False)
     step_delay_ms: Mapped[int] = counter(0)
+    # Scan every page a result reaches with axe-core (its `accessibility_results`).
+    accessibility_scan: Mapped[bool] = flag(False)
     # Higher first when items wait for a slot under TESTRUN_MAX_RUNNING_ITEMS.
     priority: Mapped[int] = counter(0)
     event_seq: Mapped[int] = counter(0)

@@ -84,6 +84,7 @@ class TestRunUpdate(RunEnvironment):
     screenshot_every_step: bool | None = None
     record_video: bool | None = None
     keep_trace_on_failure: bool | None = None
+    accessibility_scan: bool | None = None
     step_delay_ms: StepDelay | None = None
     priority: Priority | None = None
 
@@ -97,6 +98,7 @@ class TestRunUpdate(RunEnvironment):
         "screenshot_every_step",
         "record_video",
         "keep_trace_on_failure",
+        "accessibility_scan",
         "step_delay_ms",
         "priority",
         mode="before",

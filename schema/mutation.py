@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.api_tokens import ApiTokenMutation
+from schema.baselines import BaselineMutation
 from schema.results import ResultMutation
 from schema.runs import RunMutation
 from schema.schedules import ScheduleMutation
@@ -24,5 +25,6 @@ class Mutation(
     ResultMutation,
     ApiTokenMutation,
     WebhookMutation,
+    BaselineMutation,
 ):
     """GraphQL Mutation root."""

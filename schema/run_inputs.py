@@ -90,6 +90,10 @@ class TestRunUpdateInput(StartTestRunInput):
         default=strawberry.UNSET,
         description="Keep a Playwright trace (`playwright show-trace`) of failed results.",
     )
+    accessibility_scan: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Scan every page each result reaches with axe-core (accessibilityResults).",
+    )
     step_delay_ms: int | None = strawberry.field(
         default=strawberry.UNSET,
         description="Pause between steps in milliseconds (0-60000, default 0), for slow pages.",

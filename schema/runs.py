@@ -80,6 +80,9 @@ class TestRun:
         description="Whether failed results keep a Playwright trace."
     )
     step_delay_ms: int = strawberry.field(description="Pause between steps in milliseconds.")
+    accessibility_scan: bool = strawberry.field(
+        description="Whether every page a result reaches is scanned for accessibility."
+    )
     priority: int = strawberry.field(
         description="Higher is served first when items wait for a slot (default 0)."
     )
@@ -145,6 +148,7 @@ class TestRun:
             record_video=row.record_video,
             keep_trace_on_failure=row.keep_trace_on_failure,
             step_delay_ms=row.step_delay_ms,
+            accessibility_scan=row.accessibility_scan,
             priority=row.priority,
             event_seq=row.event_seq,
             current_item_index=row.current_item_index,

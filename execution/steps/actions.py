@@ -8,7 +8,15 @@ from typing import Any
 
 from playwright.async_api import Error
 
-from execution.steps import assertions, interactions, navigation
+from execution.steps import (
+    accessibility,
+    api_checks,
+    assertions,
+    element_properties,
+    interactions,
+    navigation,
+    visual,
+)
 from execution.steps.base import StepContext, StepOutcome
 from execution.steps.element_index import scrub, untag
 from execution.steps.elements import element_html
@@ -31,6 +39,10 @@ ACTIONS: dict[str, Handler] = {
     "assert_title_contains": assertions.assert_title_contains,
     "assert_text_present": assertions.assert_text_present,
     "assert_element_visible": assertions.assert_element_visible,
+    "assert_element_properties": element_properties.assert_element_properties,
+    "assert_api": api_checks.assert_api,
+    "assert_accessible": accessibility.assert_accessible,
+    "assert_screenshot_matches": visual.assert_screenshot_matches,
 }
 
 STOPPED = "Stopped"

@@ -19,7 +19,7 @@ ELEMENT_CHECKPOINT = "element"
 PAGE_TEXT_LIMIT = 200
 
 
-def _name(step: StepRun, generated: str) -> str:
+def checkpoint_name(step: StepRun, generated: str) -> str:
     """The checkpoint's name (and the step's description): the recorded one if any."""
     recorded = arguments.optional_text(step.arguments, "assertion_description")
     name = recorded.strip() if recorded and recorded.strip() else generated
@@ -66,7 +66,7 @@ def _contains_pattern(expected: str) -> str:
 async def assert_url_contains(step: StepRun) -> None:
     """The page's URL contains `expected_text`."""
     expected = arguments.text(step.arguments, "expected_text", "text")
-    name = _name(step, f"Check that the URL contains '{expected}'")
+    name = checkpoint_name(step, f"Check that the URL contains '{expected}'")
     step.playwright_code = f"await expect(page).to_have_url({_contains_pattern(expected)})"
 
     async def url() -> str:
@@ -86,7 +86,7 @@ async def assert_url_contains(step: StepRun) -> None:
 async def assert_title_contains(step: StepRun) -> None:
     """The page's title contains `expected_text` (or `text`)."""
     expected = arguments.text(step.arguments, "expected_text", "text")
-    name = _name(step, f"Check that the title contains '{expected}'")
+    name = checkpoint_name(step, f"Check that the title contains '{expected}'")
     step.playwright_code = f"await expect(page).to_have_title({_contains_pattern(expected)})"
 
     async def title() -> str:
@@ -120,7 +120,7 @@ async def assert_text_present(step: StepRun) -> None:
     `search_text` is what the recorder's assert_element_visible calls it (runs-execute.md).
     """
     text = arguments.text(step.arguments, "text", "expected_text", "search_text")
-    name = _name(step, f"Check that the text '{text}' is on the page")
+    name = checkpoint_name(step, f"Check that the text '{text}' is on the page")
     step.playwright_code = f"await expect(page.get_by_text({literal(text)}).first).to_be_visible()"
     count = await step.poll(lambda: _visible_text_count(step, text), lambda found: found > 0)
     page_text = "" if count else await _page_text(step)
@@ -148,7 +148,7 @@ async def assert_element_visible(step: StepRun) -> None:
 
 async def _element_visible(step: StepRun) -> None:
     label = planned_label(step.arguments)
-    name = _name(step, f"Check that {label} is visible")
+    name = checkpoint_name(step, f"Check that {label} is visible")
     index = arguments.optional_index(step.arguments)
     expected: dict[str, Any] = {"visible": True}
     if index is not None:
@@ -175,7 +175,7 @@ async def _element_visible(step: StepRun) -> None:
 
 async def _text_visible(step: StepRun) -> None:
     text = arguments.text(step.arguments, "search_text", "expected_text")
-    name = _name(step, f"Check that an element with the text '{text}' is visible")
+    name = checkpoint_name(step, f"Check that an element with the text '{text}' is visible")
     step.playwright_code = f"await expect(page.get_by_text({literal(text)}).first).to_be_visible()"
     count = await step.poll(lambda: _visible_text_count(step, text), lambda found: found > 0)
     if not count:

@@ -7,9 +7,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
     from playwright.async_api import Page
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenshotStore:
+    """Where a visual checkpoint finds its baseline and writes its images.
+
+    Paths it reports and stores are relative to `artifacts`, the artifacts root.
+    """
+
+    artifacts: Path
+    folder: Path  # the result's folder, under `artifacts`
+    # The stored baseline image of a name at a viewport (width, height), or None.
+    baseline: Callable[[str, int, int], Awaitable[str | None]]
 
 
 @dataclass(slots=True)
@@ -23,6 +37,9 @@ class StepContext:
     # The tab to act on, asked each time: a tab that a click opened may appear only after
     # the click returned, while the next step is already looking for what it shows.
     newest_page: Callable[[], Page] | None = None
+    # Baselines and image files of visual checkpoints; None where there are none (then
+    # assert_screenshot_matches fails saying so).
+    screenshots: ScreenshotStore | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +52,17 @@ class CheckpointOutcome:
     expected: dict[str, Any]
     actual: dict[str, Any]
     selector: str | None = None
+    profile: str = "functional"  # functional, visual, accessibility, full, custom
+    # One entry per verified property: property_name, operator, expected_value,
+    # actual_value, passed (test-run-api.md's `property_verifications`).
+    property_verifications: list[dict[str, Any]] | None = None
+    failed_properties: list[str] | None = None
+    # Visual checkpoints: image paths relative to the artifacts root, and the pixel
+    # difference to the baseline in percent.
+    baseline_screenshot_path: str | None = None
+    actual_screenshot_path: str | None = None
+    diff_screenshot_path: str | None = None
+    diff_percentage: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,4 +77,6 @@ class StepOutcome:
     error: str | None = None
     element_html: str | None = None
     checkpoint: CheckpointOutcome | None = None
+    # An axe-core scan of the page (assert_accessible): one `accessibility_results` entry.
+    accessibility: dict[str, Any] | None = None
     stopped: bool = False  # the run was stopped while this step waited

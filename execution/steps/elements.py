@@ -30,7 +30,11 @@ ELEMENT_HTML_LIMIT = 2000
 
 _CSS_IDENTIFIER = re.compile(r"-?[A-Za-z_][A-Za-z0-9_-]*")
 # Arguments that are an action's value, not a fingerprint, when they share a name.
-_VALUES: dict[str, tuple[str, ...]] = {"input_text": ("text",), "select_option": ("text",)}
+_VALUES: dict[str, tuple[str, ...]] = {
+    "input_text": ("text",),
+    "select_option": ("text",),
+    "assert_screenshot_matches": ("name",),
+}
 # Playwright's words for a selector it cannot parse (as opposed to a page between documents).
 _INVALID_SELECTOR = re.compile(r"pars|Unexpected token|not a valid|Unknown engine", re.IGNORECASE)
 

@@ -46,6 +46,8 @@ class StepRun:
     selector: str | None = None
     input_value: str | None = None
     checkpoint: CheckpointOutcome | None = None
+    # The axe-core scan the step made (an `accessibility_results` entry of the result).
+    accessibility: dict[str, Any] | None = None
     # The element acted on, once found: its outerHTML goes with a failure.
     element: Locator | None = None
     # Index lookups mark the element found with this value (see element_index.py).
@@ -121,6 +123,7 @@ class StepRun:
             error=error,
             element_html=element_html,
             checkpoint=self.checkpoint,
+            accessibility=self.accessibility,
             stopped=stopped,
         )
 

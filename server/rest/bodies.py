@@ -21,6 +21,7 @@ from sqlalchemy.types import TypeEngine
 
 from models import enums
 from models.base import Base
+from models.baselines import ScreenshotBaseline
 from models.results import (
     CheckpointResult,
     ConsoleLog,
@@ -208,6 +209,9 @@ CheckpointResultBody = row_body(
         )
         for kind in ("baseline", "actual", "diff")
     },
+)
+ScreenshotBaselineBody = row_body(
+    ScreenshotBaseline, "The image a test case's named screenshot is compared with."
 )
 ScriptResultBody = row_body(
     ScriptResult,

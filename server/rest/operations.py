@@ -55,6 +55,7 @@ PATH_PARAMETERS: dict[str, tuple[str, type[uuid.UUID] | type[int] | type[str]]] 
     "result_id": ("Test run result", uuid.UUID),
     "test_case_id": ("Test case", uuid.UUID),
     "schedule_id": ("Schedule", uuid.UUID),
+    "checkpoint_id": ("Checkpoint result", uuid.UUID),
     "step_number": ("Step result", int),
     "variable_name": ("Script variable", str),  # validated by the operation's resolver
     "token_id": ("API token", uuid.UUID),

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from resolvers import checkpoints, history, logs, results, script_results, steps
+from resolvers import baselines, checkpoints, history, logs, results, script_results, steps
 from resolvers.checkpoints import CheckpointResultInput
 from resolvers.logs import ConsoleLogBatch, NetworkLogBatch
 from resolvers.results import ResultSubmission
@@ -25,6 +25,7 @@ from server.rest.bodies import (
     ConsoleLogBody,
     HistoryEntryBody,
     NetworkLogBody,
+    ScreenshotBaselineBody,
     ScriptResultBody,
     StepResultBody,
     TestRunResultBody,
@@ -210,6 +211,15 @@ async def add_checkpoint_result(call: Call[CheckpointResultInput, NoQuery]) -> R
     return CheckpointResultBody.model_validate(row)
 
 
+async def accept_screenshot_baseline(call: Call[NoBody, NoQuery]) -> Reply:
+    """Make a screenshot checkpoint's actual image its name's baseline."""
+    async with call.writing() as session:
+        row = await baselines.accept_screenshot_baseline(
+            session, principal=call.principal, checkpoint_id=call.id("checkpoint_id")
+        )
+    return ScreenshotBaselineBody.model_validate(row)
+
+
 async def list_console_logs(call: Call[NoBody, PageInput]) -> Reply:
     """A result's browser console messages by time."""
     return await _result_rows(call, logs.read_console_logs, ConsoleLogBody)
@@ -279,6 +289,9 @@ OPERATIONS: list[AnyOperation] = [
     Operation("POST", RESULT + "/checkpoints", add_checkpoint_result, "Add a checkpoint result",
               CHECKS_TAG, CheckpointResultInput, NoQuery, CheckpointResultBody, status=201,
               errors=WRITE_ERRORS),
+    Operation("POST", "/api/v1/checkpoint-results/{checkpoint_id}/accept-baseline",
+              accept_screenshot_baseline, "Accept a screenshot as the baseline", CHECKS_TAG,
+              NoBody, NoQuery, ScreenshotBaselineBody, errors=WRITE_ERRORS),
     Operation("GET", RESULT + "/console-logs", list_console_logs, "List console logs", LOGS_TAG,
               NoBody, PageInput, page_of(ConsoleLogBody), errors=READ_ERRORS),
     Operation("POST", RESULT + "/console-logs/bulk", add_console_logs, "Add console logs",

@@ -175,3 +175,26 @@ async def test_items_of_a_started_run_do_not_change(
     )
     assert moved.status_code == 422
     assert moved.json() == {"detail": "Cannot reorder items of test run: status is 'running'"}
+
+
+async def test_the_accessibility_scan_setting_is_created_changed_and_validated(
+    client: httpx.AsyncClient, editor: Caller
+) -> None:
+    created = await client.post(
+        "/api/v1/test-runs",
+        headers=editor.headers,
+        json={"run_name": "A11y", "accessibility_scan": True},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["accessibility_scan"] is True
+    path = f"/api/v1/test-runs/{created.json()['id']}"
+
+    updated = await client.put(path, headers=editor.headers, json={"accessibility_scan": False})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["accessibility_scan"] is False
+    wrong = await client.put(path, headers=editor.headers, json={"accessibility_scan": "often"})
+    assert wrong.status_code == 400
+    assert [error["field"] for error in wrong.json()["errors"]] == ["accessibility_scan"]
+    cleared = await client.put(path, headers=editor.headers, json={"accessibility_scan": None})
+    assert cleared.status_code == 400
+    assert [error["field"] for error in cleared.json()["errors"]] == ["accessibility_scan"]

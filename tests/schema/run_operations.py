@@ -27,6 +27,7 @@ fragment Run on TestRun {
   osName osVersion viewportWidth viewportHeight scheduledAt startedAt completedAt
   currentItemIndex eventSeq createdBy projectId scheduleId createdAt updatedAt
   resultsFolder reportPath screenshotEveryStep recordVideo keepTraceOnFailure stepDelayMs
+  accessibilityScan
   items { id executionOrder status testCaseId testCase { id name } }
 }
 """

@@ -71,6 +71,7 @@ async def test_create_then_read_a_run(
         "recordVideo": True,
         "keepTraceOnFailure": True,
         "stepDelayMs": 250,
+        "accessibilityScan": True,
     }
 
     created = await create_run(client, editor, **fields)
@@ -87,8 +88,14 @@ async def test_create_then_read_a_run(
     assert await event_types(session, created["id"]) == ["run.created"]
     second = await create_run(client, editor)
     assert (second["runNumber"], second["executor"], second["parallelCount"]) == (2, "SERVER", 1)
-    artifacts = ("screenshotEveryStep", "recordVideo", "keepTraceOnFailure", "stepDelayMs")
-    assert [second[name] for name in artifacts] == [False, False, False, 0]
+    artifacts = (
+        "screenshotEveryStep",
+        "recordVideo",
+        "keepTraceOnFailure",
+        "stepDelayMs",
+        "accessibilityScan",
+    )
+    assert [second[name] for name in artifacts] == [False, False, False, 0, False]
 
 
 async def test_create_with_test_cases_adds_them_in_order(

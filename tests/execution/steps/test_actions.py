@@ -8,9 +8,10 @@ from execution.steps import ACTIONS, StepContext, execute_step
 from tests.execution.steps.conftest import Run
 
 KNOWN = (
-    "assert_element_visible, assert_text_present, assert_title_contains, assert_url_contains, "
-    "click_element, go_back, hover, input_text, navigate_to, scroll, select_option, send_keys, "
-    "wait"
+    "assert_accessible, assert_api, assert_element_properties, assert_element_visible, "
+    "assert_screenshot_matches, assert_text_present, assert_title_contains, "
+    "assert_url_contains, click_element, go_back, hover, input_text, navigate_to, scroll, "
+    "select_option, send_keys, wait"
 )
 
 

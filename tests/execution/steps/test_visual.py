@@ -1,0 +1,112 @@
+"""assert_screenshot_matches on its own: arguments, element screenshots, sizes, lost files."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page
+
+from execution.steps import StepContext, StepOutcome, execute_step
+from execution.steps.base import ScreenshotStore
+from tests.execution.steps.conftest import Run
+
+BOX = (
+    "<!doctype html><body style='margin:0'>"
+    "<div id='box' style='width:{}px;height:40px;background:#1e6bd6'></div>"
+)
+
+
+class Baselines:
+    """Baselines in a dict, as the engine's table would hold them."""
+
+    def __init__(self) -> None:
+        self.paths: dict[tuple[str, int, int], str] = {}
+
+    async def find(self, name: str, width: int, height: int) -> str | None:
+        return self.paths.get((name, width, height))
+
+
+async def _check(page: Page, tmp_path: Path, baselines: Baselines, **arguments: Any) -> StepOutcome:
+    store = ScreenshotStore(tmp_path, tmp_path / "result", baselines.find)
+    context = StepContext(page=page, timeout_ms=5000, stop=asyncio.Event(), screenshots=store)
+    return await execute_step(context, {"action": "assert_screenshot_matches", **arguments})
+
+
+async def test_an_element_screenshot_of_another_size_differs_entirely(
+    page: Page, tmp_path: Path
+) -> None:
+    baselines = Baselines()
+    await page.set_content(BOX.format(100))
+    first = await _check(page, tmp_path, baselines, name="Box", selector="#box")
+    assert first.checkpoint is not None
+    assert first.checkpoint.actual == {"baseline_created": True}
+    assert first.playwright_code.startswith(
+        'await page.locator("#box").screenshot(path="Box.png", animations="disabled"'
+    )
+    baselines.paths["Box", 1280, 720] = str(first.checkpoint.actual_screenshot_path)
+    await page.set_content(BOX.format(120))
+
+    outcome = await _check(page, tmp_path, baselines, name="Box", selector="#box")
+
+    assert outcome.status == "failed"
+    assert outcome.error == (
+        "The screenshot 'Box' differs from its baseline by 100% of its pixels "
+        "(its size changed), more than the 0.1% allowed"
+    )
+    assert outcome.checkpoint is not None
+    assert outcome.checkpoint.diff_percentage == 100.0
+    assert outcome.checkpoint.selector == "#box"
+
+
+async def test_a_generous_threshold_passes_a_small_change(page: Page, tmp_path: Path) -> None:
+    baselines = Baselines()
+    await page.set_content(BOX.format(100))
+    first = await _check(page, tmp_path, baselines, name="Box")
+    assert first.checkpoint is not None
+    baselines.paths["Box", 1280, 720] = str(first.checkpoint.actual_screenshot_path)
+    await page.set_content(BOX.format(140))
+
+    strict = await _check(page, tmp_path, baselines, name="Box")
+    generous = await _check(page, tmp_path, baselines, name="Box", threshold=0.01)
+
+    assert strict.status == "failed"
+    assert generous.status == "passed", generous.error
+    assert generous.checkpoint is not None
+    assert generous.checkpoint.diff_percentage == 0.17  # 40 x 40 of 1280 x 720
+
+
+async def test_a_lost_baseline_file_fails_saying_so(page: Page, tmp_path: Path) -> None:
+    baselines = Baselines()
+    baselines.paths["Box", 1280, 720] = "gone/baseline.png"
+    await page.set_content(BOX.format(100))
+
+    outcome = await _check(page, tmp_path, baselines, name="Box")
+
+    assert outcome.status == "failed"
+    assert outcome.error is not None
+    assert outcome.error.startswith("The baseline image of 'Box' cannot be read:")
+
+
+async def test_wrong_arguments_fail_naming_the_field(page: Page, tmp_path: Path, run: Run) -> None:
+    await page.set_content(BOX.format(100))
+    cases = {
+        "assert_screenshot_matches needs `name`": {},
+        "`threshold` is the share of pixels that may differ, from 0 to 1": {
+            "name": "Box",
+            "threshold": 5,
+        },
+        "`mask` must be a selector or a list of selectors": {"name": "Box", "mask": [1]},
+    }
+    for message, arguments in cases.items():
+        outcome = await _check(page, tmp_path, Baselines(), **arguments)
+
+        assert outcome.status == "failed"
+        assert outcome.error is not None
+        assert outcome.error.startswith(message), outcome.error
+
+    without_store = await run(action="assert_screenshot_matches", name="Box")
+    assert without_store.error == (
+        "assert_screenshot_matches needs a place for baselines: none was given"
+    )
