@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.events import RedisEventBus
 from models.enums import Role
-from models.results import TestRunResult, TestStepResult
+from models.results import CheckpointResult, TestRunResult, TestStepResult
 from models.script_variables import ScriptVariable
 from models.tenancy import ApiToken, Project
 from resolvers.run_feeds import LiveRuns
@@ -79,7 +79,7 @@ class Ref:
 
 RUN, ITEM, RESULT, CASE = Ref("run"), Ref("item"), Ref("result"), Ref("test_case")
 SCRIPT, SCHEDULE, TOKEN, PROJECT = Ref("script"), Ref("schedule"), Ref("token"), Ref("project")
-TENANT, VARIABLE = Ref("tenant"), Ref("variable")
+TENANT, VARIABLE, CHECKPOINT = Ref("tenant"), Ref("variable"), Ref("checkpoint")
 # Operations that create what they name in the caller's own project (a PUT by name): another
 # project's name is simply a new name here, not a foreign thing.
 UPSERTS = {"set_script_variable", "setScriptVariable"}
@@ -175,6 +175,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
     "setWebhook": {"url": "https://hooks.example/matrix"},
     "setScriptVariable": {"name": "MATRIX_NEW", "value": "v"},
     "deleteScriptVariable": {"name": VARIABLE},
+    "acceptScreenshotBaseline": {"checkpointId": CHECKPOINT},
     "testRunUpdates": {"runId": RUN},
     "testRunEvents": {"runId": RUN, "afterSeq": 0},
     "testRunsChanged": {"projectId": PROJECT},
@@ -233,6 +234,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "remove_webhook": {},
     "set_script_variable": {"value": "v"},
     "delete_script_variable": {},
+    "accept_screenshot_baseline": {},
 }
 PATH_REFS = {
     "run_id": RUN,
@@ -242,6 +244,7 @@ PATH_REFS = {
     "schedule_id": SCHEDULE,
     "token_id": TOKEN,
     "variable_name": VARIABLE,
+    "checkpoint_id": CHECKPOINT,
 }
 
 
@@ -289,6 +292,13 @@ async def make_side(session: AsyncSession, make_caller: MakeCaller) -> Side:
     variable = ScriptVariable(project_id=project.id, name=f"MATRIX_{project.id.hex[:8].upper()}")
     variable.value = "secret of this project"
     session.add(variable)
+    checkpoint = CheckpointResult(
+        test_run_result_id=result.id,
+        checkpoint_name="matrix screenshot",
+        checkpoint_type="screenshot",
+        status="failed",
+    )
+    session.add(checkpoint)
     await session.flush()
     ids = {
         "run": run.id,
@@ -301,6 +311,7 @@ async def make_side(session: AsyncSession, make_caller: MakeCaller) -> Side:
         "project": project.id,
         "tenant": project.tenant_id,
         "variable": variable.name,
+        "checkpoint": checkpoint.id,
     }
     return Side(callers, {kind: str(value) for kind, value in ids.items()})
 
