@@ -1,4 +1,4 @@
-"""The engine: starts a run's first items, executes one item per message, reaps lost ones."""
+"""The engine: starts a run's first items and executes one item per message."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,7 @@ import dramatiq
 from sqlalchemy import select
 
 from execution import recording
-from execution.claims import (
-    MAX_EXECUTIONS,
-    Claim,
-    beat,
-    claim_next_items,
-    reap_stuck_items,
-)
+from execution.claims import Claim, Liveness, beat, claim_next_items
 from execution.dispatch import RUNS_QUEUE
 from execution.item_plan import ItemPlan
 from execution.item_replay import ItemReplay
@@ -56,6 +50,7 @@ class Engine:
     broker: dramatiq.Broker
     artifacts: Path
     step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS
+    liveness: Liveness = field(default_factory=Liveness)
     worker: str = ""
 
     def __post_init__(self) -> None:
@@ -95,7 +90,9 @@ class Engine:
             )
             return
         stop = asyncio.Event()
-        watcher = asyncio.create_task(watch(lambda: self._beat(claim), stop))
+        # Beat at least as often as heartbeats are due, and twice a second to notice a stop.
+        every_s = min(0.5, self.liveness.heartbeat_every.total_seconds())
+        watcher = asyncio.create_task(watch(lambda: self._beat(claim), stop, every_s=every_s))
         try:
             replay = ItemReplay(
                 plan,
@@ -140,7 +137,9 @@ class Engine:
 
     async def _beat(self, claim: Claim) -> str | None:
         async with transaction(self.sessions) as session:
-            return await beat(session, claim)
+            return await beat(
+                session, claim, worker=self.worker, every=self.liveness.heartbeat_every
+            )
 
     async def _plan(self, claim: Claim) -> ItemPlan | None:
         async with self.sessions() as session:
@@ -203,33 +202,6 @@ async def enqueue_items(broker: dramatiq.Broker, claims: Sequence[Claim]) -> Non
         )
         # The broker's client is synchronous; keep the event loop free while it talks.
         await asyncio.to_thread(broker.enqueue, message)
-
-
-async def reap(sessions: Sessions, broker: dramatiq.Broker, *, worker: str = "") -> int:
-    """Hand items of dead workers to new executions (or fail them); how many were reaped."""
-    worker = worker or worker_name()
-    async with transaction(sessions) as session:
-        reaped = await reap_stuck_items(session)
-    claims: list[Claim] = []
-    for run_id in dict.fromkeys(run_id for run_id, _ in reaped.requeued):
-        async with transaction(sessions) as session:
-            run = await lock_running_run(session, run_id)
-            if run is not None:
-                claims += await claim_next_items(session, run, worker=worker)
-    for run_id, item_id in reaped.failed:
-        async with transaction(sessions) as session:
-            attempt = await recording.item_attempt(session, item_id)
-        if attempt is not None:
-            claims += await recording.finish_without_result(
-                sessions,
-                Claim(item_id, attempt),
-                run_id,
-                status=ItemStatus.FAILED,
-                error=f"Its worker stopped answering, {MAX_EXECUTIONS} times in a row",
-                worker=worker,
-            )
-    await enqueue_items(broker, claims)
-    return len(reaped.requeued) + len(reaped.failed)
 
 
 def _steps(proven: Any) -> list[dict[str, Any]]:

@@ -20,7 +20,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.dispatch import QueueDispatcher
-from execution.engine import reap
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
 from execution.notifications import (
     NOTIFICATIONS_QUEUE,
@@ -28,6 +27,7 @@ from execution.notifications import (
     SmtpServer,
     register_notification_actors,
 )
+from execution.reaper import reap
 from models.database import after_commit, create_engine, create_session_factory, transaction
 from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
@@ -86,13 +86,13 @@ async def _repeat(
             continue
 
 
-def reaper(broker: dramatiq.Broker) -> Job:
-    """The job that hands items of dead workers to new executions (see `engine.reap`)."""
+def reaper(broker: dramatiq.Broker, *, reap_after: timedelta) -> Job:
+    """The job that repairs what dead workers and lost messages left (see `execution.reaper`)."""
 
     async def reap_stuck_items(sessions: async_sessionmaker[AsyncSession]) -> None:
-        reaped = await reap(sessions, broker)
-        if reaped:
-            logger.warning("reaped %d items whose worker stopped answering", reaped)
+        reaped = await reap(sessions, broker, reap_after=reap_after)
+        if reaped.actions:
+            logger.warning("reaper: %s", reaped)
 
     return reap_stuck_items
 
@@ -154,6 +154,7 @@ def serve_scheduler(
     redis_url: str,
     smtp: SmtpServer | None,
     base_url: str,
+    reap_after: timedelta,
     jobs: Sequence[Job] = (),
     notification_threads: int = 2,
 ) -> None:
@@ -174,7 +175,12 @@ def serve_scheduler(
     try:
         asyncio.run(
             _serve(
-                broker, database_url=database_url, redis_url=redis_url, base_url=base_url, jobs=jobs
+                broker,
+                database_url=database_url,
+                redis_url=redis_url,
+                base_url=base_url,
+                reap_after=reap_after,
+                jobs=jobs,
             )
         )
     finally:
@@ -188,6 +194,7 @@ async def _serve(
     database_url: str,
     redis_url: str,
     base_url: str,
+    reap_after: timedelta,
     jobs: Sequence[Job],
 ) -> None:
     stop = asyncio.Event()
@@ -202,7 +209,7 @@ async def _serve(
     every_job = [
         firing(QueueDispatcher(broker)),
         follower(Notifier(broker, base_url=base_url)),
-        reaper(broker),
+        reaper(broker, reap_after=reap_after),
         *jobs,
     ]
     try:

@@ -11,6 +11,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from redis.asyncio import Redis
 
 from execution.actors import register_actors
+from execution.claims import Liveness
 from execution.engine import Engine
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
 from execution.sandboxes.base import SandboxProvider
@@ -28,6 +29,7 @@ def run_worker(
     provider: SandboxProvider,
     artifacts: Path,
     step_timeout_ms: int,
+    liveness: Liveness,
     threads: int,
     stop: threading.Event,
 ) -> None:
@@ -49,6 +51,7 @@ def run_worker(
         broker=broker,
         artifacts=artifacts,
         step_timeout_ms=step_timeout_ms,
+        liveness=liveness,
     )
     register_actors(broker, engine)
     worker = dramatiq.Worker(broker, worker_threads=threads, worker_timeout=1000)

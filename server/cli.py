@@ -73,6 +73,7 @@ def api(host: str | None, port: int | None) -> None:
 def worker(threads: int) -> None:
     """Execute run items from the queue (needs REDIS_URL and DATABASE_URL)."""
     from execution.broker import create_broker
+    from execution.claims import Liveness
     from execution.worker import run_worker
     from server.sandboxes import sandbox_provider
 
@@ -90,6 +91,7 @@ def worker(threads: int) -> None:
         provider=sandbox_provider(settings),
         artifacts=settings.artifacts_dir,
         step_timeout_ms=settings.step_timeout_ms,
+        liveness=Liveness.of_seconds(settings.heartbeat_every_s, settings.reap_after_s),
         threads=threads,
         stop=stop,
     )
@@ -113,6 +115,7 @@ def scheduler() -> None:
         redis_url=redis_url,
         smtp=smtp_server(settings),
         base_url=settings.base_url,
+        reap_after=timedelta(seconds=settings.reap_after_s),
         jobs=sandbox_jobs(settings),
     )
 

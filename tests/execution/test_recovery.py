@@ -1,0 +1,76 @@
+"""A run survives the SIGKILL of the worker executing it: real workers, scheduler, Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dramatiq.brokers.redis import RedisBroker
+from redis.asyncio import Redis
+
+from execution.broker import create_broker
+from execution.reaper import ABANDONED
+from models.results import TestRunResult
+from models.runs import TestRunItem
+from tests.execution.engine_harness import Team, rows, step
+from tests.execution.fleet import Fleet, executing_worker, fleet, open_results
+
+WAIT_S = 4
+
+
+@pytest.fixture
+def broker(redis_url: str, redis: Redis) -> Iterator[RedisBroker]:
+    found = create_broker(redis_url)
+    yield found  # type: ignore[misc]
+    found.close()
+
+
+@pytest.fixture
+def workers(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Fleet]:
+    with fleet(migrated_database_url, redis_url, tmp_path / "artifacts") as found:
+        found.start_worker()
+        found.start_worker()
+        found.start_scheduler()
+        yield found
+
+
+def slow_case(site: str) -> dict[str, object]:
+    return {
+        "proven_steps": [
+            step(1, "navigate_to", url=f"{site}/login.html"),
+            step(2, "wait", seconds=WAIT_S),
+            step(3, "assert_text_present", text="Log in"),
+        ]
+    }
+
+
+@pytest.mark.slow
+async def test_a_run_whose_worker_is_killed_mid_item_ends_with_every_item_final(
+    workers: Fleet, team: Team, broker: RedisBroker, site: str
+) -> None:
+    run_id = await team.run_of([slow_case(site), slow_case(site)])
+    await team.start(run_id, broker)
+    first = (await rows(team, TestRunItem, test_run_id=run_id, execution_order=1))[0]
+
+    victim = await executing_worker(team, first.id, after_step=1)  # now in its 4 s wait
+    workers.kill(victim)
+    run = await team.wait_final(run_id, timeout_s=90)  # bench/recovery.py measures how fast
+
+    assert run.status == "completed", workers.logs()
+    items = await rows(team, TestRunItem, test_run_id=run_id)
+    assert sorted(item.status for item in items) == ["passed", "passed"]
+    (rescued,) = [item for item in items if item.id == first.id]
+    assert rescued.attempt == 2
+    assert rescued.claimed_by is not None and not rescued.claimed_by.endswith(f":{victim}")
+    assert (run.passed_tests, run.failed_tests) == (2, 0)
+    assert await open_results(team, run_id) == []
+    results = await rows(team, TestRunResult, test_run_item_id=first.id)
+    assert sorted((r.status, r.error_message) for r in results) == [
+        ("failed", ABANDONED),
+        ("passed", None),
+    ]
+    types = [event.type for event in await team.events(run_id)]
+    assert types.count("item.requeued") == 1
+    assert types.count("result.abandoned") == 1
+    assert types[-1] == "run.completed"
