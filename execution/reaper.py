@@ -1,8 +1,9 @@
 """The reaper: nothing stays `running` or `queued` forever.
 
 It hands items whose worker went silent to a new execution (or fails them after
-MAX_EXECUTIONS) and closes the results such an execution left open. Every message it
-sends is idempotent, so a duplicate of one that was not lost is harmless.
+MAX_EXECUTIONS), closes the results such an execution left open, and dispatches again
+runs whose queued items nobody executes (a start message lost between commit and broker).
+Every message it sends is idempotent, so a duplicate of one that was not lost is harmless.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from execution import recording
@@ -38,18 +39,20 @@ class Reaped:
 
     requeued: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)  # (run, item)
     failed: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
+    stalled: list[uuid.UUID] = field(default_factory=list)  # runs dispatched again
     closed_results: int = 0
 
     @property
     def actions(self) -> int:
         """How many things it repaired."""
-        return len(self.requeued) + len(self.failed) + self.closed_results
+        return len(self.requeued) + len(self.failed) + len(self.stalled) + self.closed_results
 
     def __str__(self) -> str:
         """A log line's worth."""
         return (
             f"{len(self.requeued)} items requeued, {len(self.failed)} failed for good, "
-            f"{self.closed_results} open results closed"
+            f"{self.closed_results} open results closed, {len(self.stalled)} stalled runs "
+            "dispatched again"
         )
 
 
@@ -150,6 +153,27 @@ async def close_abandoned_results(
     return len(open_results)
 
 
+async def stalled_runs(
+    session: AsyncSession, *, reap_after: timedelta, now: datetime
+) -> list[uuid.UUID]:
+    """Running server runs with queued items, none running and none changed for `reap_after`.
+
+    Nothing executes such a run: the message that should have started its next items was lost.
+    """
+    items = TestRunItem.test_run_id == TestRun.id
+    return list(
+        await session.scalars(
+            select(TestRun.id).where(
+                TestRun.status == RunStatus.RUNNING,
+                TestRun.executor == Executor.SERVER,
+                exists().where(items, TestRunItem.status == ItemStatus.QUEUED),
+                ~exists().where(items, TestRunItem.status == ItemStatus.RUNNING),
+                ~exists().where(items, TestRunItem.updated_at >= now - reap_after),
+            )
+        )
+    )
+
+
 async def reap(
     sessions: Sessions, broker: dramatiq.Broker, *, reap_after: timedelta, worker: str = ""
 ) -> Reaped:
@@ -159,6 +183,7 @@ async def reap(
     async with transaction(sessions) as session:
         closed = await close_abandoned_results(session, reap_after=reap_after, now=now)
         requeued, failed = await reap_stuck_items(session, reap_after=reap_after, now=now)
+        stalled = await stalled_runs(session, reap_after=reap_after, now=now)
     claims: list[Claim] = []
     for run_id, item_id in failed:
         async with transaction(sessions) as session:
@@ -177,6 +202,6 @@ async def reap(
     # here, an outage of the broker leaves the items queued (and this retried) instead of
     # claimed by an execution that never starts.
     dispatcher = QueueDispatcher(broker)
-    for run_id in dict.fromkeys(run for run, _ in requeued):
+    for run_id in dict.fromkeys([*(run for run, _ in requeued), *stalled]):
         await dispatcher.run_started(run_id)
-    return Reaped(requeued=requeued, failed=failed, closed_results=closed)
+    return Reaped(requeued=requeued, failed=failed, stalled=stalled, closed_results=closed)

@@ -10,6 +10,7 @@ from dramatiq.brokers.redis import RedisBroker
 from redis.asyncio import Redis
 
 from execution.broker import create_broker
+from execution.dispatch import RUNS_QUEUE
 from execution.reaper import ABANDONED
 from models.results import TestRunResult
 from models.runs import TestRunItem
@@ -74,3 +75,30 @@ async def test_a_run_whose_worker_is_killed_mid_item_ends_with_every_item_final(
     assert types.count("item.requeued") == 1
     assert types.count("result.abandoned") == 1
     assert types[-1] == "run.completed"
+
+
+@pytest.mark.slow
+async def test_a_run_whose_start_message_is_lost_in_redis_still_completes(
+    migrated_database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    team: Team,
+    broker: RedisBroker,
+    redis: Redis,
+    site: str,
+) -> None:
+    with fleet(migrated_database_url, redis_url, tmp_path / "artifacts") as workers:
+        workers.start_scheduler()
+        run_id = await team.run_of([slow_case(site)])
+        await team.start(run_id, broker)  # commits, then sends start_run to the queue
+        lost = await redis.delete(f"dramatiq:{RUNS_QUEUE}", f"dramatiq:{RUNS_QUEUE}.msgs")
+        assert lost == 2, "the start message was in the queue, and now is not"
+        assert {item.status for item in await rows(team, TestRunItem, test_run_id=run_id)} == {
+            "queued"
+        }
+        workers.start_worker()
+
+        run = await team.wait_final(run_id, timeout_s=90)
+
+        assert (run.status, run.passed_tests) == ("completed", 1), workers.logs()
+        assert "1 stalled runs dispatched again" in workers.logs()
