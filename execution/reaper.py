@@ -8,11 +8,13 @@ Every message it sends is idempotent, so a duplicate of one that was not lost is
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
+from redis.exceptions import RedisError
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,8 @@ from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
 from resolvers import stats
 from resolvers.events import append_run_event
+
+logger = logging.getLogger(__name__)
 
 # Executions of one item the reaper starts before it gives up and fails the item.
 MAX_EXECUTIONS = 3
@@ -159,19 +163,30 @@ async def stalled_runs(
     """Running server runs with queued items, none running and none changed for `reap_after`.
 
     Nothing executes such a run: the message that should have started its next items was lost.
+    Their `updated_at` is touched, so a run is dispatched again once per `reap_after` at most.
     """
     items = TestRunItem.test_run_id == TestRun.id
-    return list(
+    stalled = list(
         await session.scalars(
-            select(TestRun.id).where(
+            select(TestRun.id)
+            .where(
                 TestRun.status == RunStatus.RUNNING,
                 TestRun.executor == Executor.SERVER,
                 exists().where(items, TestRunItem.status == ItemStatus.QUEUED),
                 ~exists().where(items, TestRunItem.status == ItemStatus.RUNNING),
                 ~exists().where(items, TestRunItem.updated_at >= now - reap_after),
             )
+            .with_for_update(skip_locked=True)
         )
     )
+    if stalled:
+        await session.execute(
+            update(TestRunItem)
+            .where(TestRunItem.test_run_id.in_(stalled), TestRunItem.status == ItemStatus.QUEUED)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return stalled
 
 
 async def reap(
@@ -203,5 +218,8 @@ async def reap(
     # claimed by an execution that never starts.
     dispatcher = QueueDispatcher(broker)
     for run_id in dict.fromkeys([*(run for run, _ in requeued), *stalled]):
-        await dispatcher.run_started(run_id)
+        try:
+            await dispatcher.run_started(run_id)
+        except (RedisError, OSError) as error:  # the run stays stalled: the next passes retry
+            logger.warning("run %s not dispatched again, the broker is away: %s", run_id, error)
     return Reaped(requeued=requeued, failed=failed, stalled=stalled, closed_results=closed)

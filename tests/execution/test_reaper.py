@@ -61,12 +61,14 @@ async def test_a_running_run_with_queued_items_and_nothing_executing_is_stalled(
     )
 
     stalled = await stalled_runs(session, reap_after=REAP_AFTER, now=NOW)
+    again = await stalled_runs(session, reap_after=REAP_AFTER, now=NOW + timedelta(seconds=1))
     later = await stalled_runs(
         session, reap_after=REAP_AFTER, now=NOW + REAP_AFTER + timedelta(seconds=1)
     )
 
     assert lost.id in stalled
     assert {just_started.id, executing.id, manual.id}.isdisjoint(stalled)
+    assert lost.id not in again, "dispatched again once per reap timeout, not every pass"
     assert just_started.id in later, "once nothing happened for the reap timeout, it is"
 
 
