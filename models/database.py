@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from asyncpg import exceptions as asyncpg_errors
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +17,38 @@ from sqlalchemy.ext.asyncio import (
 
 Effect = Callable[[], Awaitable[None]]
 _EFFECTS = "testrun.after_commit"
+# What asyncpg raises when PostgreSQL is down, starting, stopping or out of connections.
+_UNREACHABLE = (
+    ConnectionError,
+    PoolTimeout,
+    asyncpg_errors.PostgresConnectionError,
+    asyncpg_errors.CannotConnectNowError,
+    asyncpg_errors.AdminShutdownError,
+    asyncpg_errors.CrashShutdownError,
+    asyncpg_errors.TooManyConnectionsError,
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says PostgreSQL cannot be reached right now, rather than a bug.
+
+    Connecting to a stopped server raises the socket's error as is; a connection lost in
+    the middle of a statement arrives wrapped by SQLAlchemy, which marks it invalidated.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNREACHABLE):
+            return True
+        if isinstance(current, DBAPIError):
+            if current.connection_invalidated:
+                return True
+            if isinstance(current.orig, BaseException):
+                current = current.orig
+                continue
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def async_url(url: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +13,13 @@ from redis.asyncio import Redis
 from execution.broker import create_broker
 from execution.dispatch import RUNS_QUEUE
 from execution.reaper import ABANDONED
+from models.database import create_engine, create_session_factory
 from models.results import TestRunResult
 from models.runs import TestRunItem
+from server.embedded import EmbeddedPostgres
 from tests.execution.engine_harness import Team, rows, step
 from tests.execution.fleet import Fleet, executing_worker, fleet, open_results
+from tests.fixtures.databases import OWN_DATABASE
 
 WAIT_S = 4
 
@@ -102,3 +106,34 @@ async def test_a_run_whose_start_message_is_lost_in_redis_still_completes(
 
         assert (run.status, run.passed_tests) == ("completed", 1), workers.logs()
         assert "1 stalled runs dispatched again" in workers.logs()
+
+
+@pytest.mark.slow
+async def test_a_run_in_flight_while_postgresql_restarts_ends_with_every_item_final(
+    own_postgres: EmbeddedPostgres, redis_url: str, redis: Redis, tmp_path: Path, site: str
+) -> None:
+    database = create_engine(own_postgres.url(OWN_DATABASE), pool_size=2)
+    team = await Team.create(create_session_factory(database))
+    broker = create_broker(redis_url)
+    with fleet(own_postgres.url(OWN_DATABASE), redis_url, tmp_path / "artifacts") as workers:
+        workers.start_worker()
+        workers.start_scheduler()
+        run_id = await team.run_of([slow_case(site), slow_case(site)])
+        await team.start(run_id, broker)
+        first = (await rows(team, TestRunItem, test_run_id=run_id, execution_order=1))[0]
+        await executing_worker(team, first.id, after_step=1)
+
+        own_postgres.stop()  # the item's wait step ends while the database is away
+        await asyncio.sleep(WAIT_S)
+        own_postgres.start()
+        run = await team.wait_final(run_id, timeout_s=120)
+
+        items = await rows(team, TestRunItem, test_run_id=run_id)
+        assert run.status == "completed", workers.logs()
+        assert {item.status for item in items} <= {"passed", "failed"}, workers.logs()
+        assert await open_results(team, run_id) == []
+        for item in items:
+            if item.status == "failed":
+                assert item.error_message, "a failed item says why"
+    broker.close()
+    await database.dispose()
