@@ -17,7 +17,7 @@ from sqlalchemy import select
 from execution.sandboxes.chromium import find_chromium
 from models.results import TestRunResult
 from models.runs import RunEvent, TestRunItem
-from tests.execution.engine_harness import Team
+from tests.execution.engine_harness import Team, step
 from tests.processes import Output, cli_env, started
 
 # Fast enough that a test waits seconds, slow enough for a loaded two-core machine.
@@ -95,6 +95,17 @@ def fleet(database_url: str, redis_url: str, artifacts: Path, **settings: str) -
             yield found
         finally:
             found.stop()
+
+
+def waiting_case(site: str, seconds: float) -> dict[str, object]:
+    """A test case that opens a page, waits `seconds` (a kill lands there), then checks it."""
+    return {
+        "proven_steps": [
+            step(1, "navigate_to", url=f"{site}/login.html"),
+            step(2, "wait", seconds=seconds),
+            step(3, "assert_text_present", text="Log in"),
+        ]
+    }
 
 
 async def executing_worker(

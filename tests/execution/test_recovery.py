@@ -17,8 +17,8 @@ from models.database import create_engine, create_session_factory
 from models.results import TestRunResult
 from models.runs import TestRunItem
 from server.embedded import EmbeddedPostgres
-from tests.execution.engine_harness import Team, rows, step
-from tests.execution.fleet import Fleet, executing_worker, fleet, open_results
+from tests.execution.engine_harness import Team, rows
+from tests.execution.fleet import Fleet, executing_worker, fleet, open_results, waiting_case
 from tests.fixtures.databases import OWN_DATABASE
 
 WAIT_S = 4
@@ -40,21 +40,11 @@ def workers(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Itera
         yield found
 
 
-def slow_case(site: str) -> dict[str, object]:
-    return {
-        "proven_steps": [
-            step(1, "navigate_to", url=f"{site}/login.html"),
-            step(2, "wait", seconds=WAIT_S),
-            step(3, "assert_text_present", text="Log in"),
-        ]
-    }
-
-
 @pytest.mark.slow
 async def test_a_run_whose_worker_is_killed_mid_item_ends_with_every_item_final(
     workers: Fleet, team: Team, broker: RedisBroker, site: str
 ) -> None:
-    run_id = await team.run_of([slow_case(site), slow_case(site)])
+    run_id = await team.run_of([waiting_case(site, WAIT_S), waiting_case(site, WAIT_S)])
     await team.start(run_id, broker)
     first = (await rows(team, TestRunItem, test_run_id=run_id, execution_order=1))[0]
 
@@ -93,7 +83,7 @@ async def test_a_run_whose_start_message_is_lost_in_redis_still_completes(
 ) -> None:
     with fleet(migrated_database_url, redis_url, tmp_path / "artifacts") as workers:
         workers.start_scheduler()
-        run_id = await team.run_of([slow_case(site)])
+        run_id = await team.run_of([waiting_case(site, WAIT_S)])
         await team.start(run_id, broker)  # commits, then sends start_run to the queue
         lost = await redis.delete(f"dramatiq:{RUNS_QUEUE}", f"dramatiq:{RUNS_QUEUE}.msgs")
         assert lost == 2, "the start message was in the queue, and now is not"
@@ -118,7 +108,7 @@ async def test_a_run_in_flight_while_postgresql_restarts_ends_with_every_item_fi
     with fleet(own_postgres.url(OWN_DATABASE), redis_url, tmp_path / "artifacts") as workers:
         workers.start_worker()
         workers.start_scheduler()
-        run_id = await team.run_of([slow_case(site), slow_case(site)])
+        run_id = await team.run_of([waiting_case(site, WAIT_S), waiting_case(site, WAIT_S)])
         await team.start(run_id, broker)
         first = (await rows(team, TestRunItem, test_run_id=run_id, execution_order=1))[0]
         await executing_worker(team, first.id, after_step=1)

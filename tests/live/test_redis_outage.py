@@ -13,20 +13,12 @@ from execution.broker import create_broker
 from models.enums import Role
 from models.runs import TestRunItem
 from server.embedded import EmbeddedRedis
-from tests.execution.engine_harness import rows, step
-from tests.execution.fleet import Fleet, executing_worker, fleet, open_results
+from tests.execution.engine_harness import rows
+from tests.execution.fleet import Fleet, executing_worker, fleet, open_results, waiting_case
 from tests.live.harness import EVENTS, Api, Writer, api_process, subscribed
 
 OUTAGE_S = 10  # the outage
 WAIT_S = 4
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis", durable=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -51,23 +43,13 @@ async def writer(
     await found.aclose()
 
 
-def waiting_case(site: str) -> dict[str, object]:
-    return {
-        "proven_steps": [
-            step(1, "navigate_to", url=f"{site}/login.html"),
-            step(2, "wait", seconds=WAIT_S),
-            step(3, "assert_text_present", text="Log in"),
-        ]
-    }
-
-
 @pytest.mark.slow
 async def test_a_run_in_flight_completes_and_its_subscriber_misses_no_event(
     own_redis: EmbeddedRedis, services: tuple[Api, Fleet], writer: Writer, site: str
 ) -> None:
     api, workers = services
     team = writer.team
-    run_id = await team.run_of([waiting_case(site), waiting_case(site)])
+    run_id = await team.run_of([waiting_case(site, WAIT_S), waiting_case(site, WAIT_S)])
     token = await writer.token(Role.EDITOR)
     broker = create_broker(own_redis.url)
 
