@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.dead_letters import DeadLetterMutation
 from schema.results import ResultMutation
 from schema.runs import RunMutation
 from schema.schedules import ScheduleMutation
@@ -12,5 +13,12 @@ from schema.test_cases import TestCaseMutation
 
 
 @strawberry.type(description="Changes; each runs in one transaction, viewers get FORBIDDEN.")
-class Mutation(TestCaseMutation, RunMutation, ScheduleMutation, ScriptMutation, ResultMutation):
+class Mutation(
+    TestCaseMutation,
+    RunMutation,
+    ScheduleMutation,
+    ScriptMutation,
+    ResultMutation,
+    DeadLetterMutation,
+):
     """GraphQL Mutation root."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.dead_letters import DeadLetterQuery
 from schema.results import ResultQuery
 from schema.runs import RunQuery
 from schema.schedules import ScheduleQuery
@@ -13,5 +14,13 @@ from schema.test_cases import TestCaseQuery
 
 
 @strawberry.type(description="Read operations; every field is scoped to the token's project.")
-class Query(TenancyQuery, TestCaseQuery, RunQuery, ScheduleQuery, ScriptQuery, ResultQuery):
+class Query(
+    TenancyQuery,
+    TestCaseQuery,
+    RunQuery,
+    ScheduleQuery,
+    ScriptQuery,
+    ResultQuery,
+    DeadLetterQuery,
+):
     """GraphQL Query root."""

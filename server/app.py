@@ -78,6 +78,7 @@ class GraphQLApp(GraphQL[Context, None]):
             dispatcher=services.dispatcher,
             read_session_factory=services.read_sessions,
             reads=request_reads(request.scope),
+            dead_letters=services.dead_letters,
         )
 
 

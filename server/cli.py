@@ -227,6 +227,35 @@ def token_create(
     click.echo(secret)
 
 
+@main.group("dead-letters", invoke_without_command=True)
+@click.pass_context
+def dead_letters(context: click.Context) -> None:
+    """List (the default) or replay messages the workers gave up on (needs REDIS_URL)."""
+    if context.invoked_subcommand is None:
+        context.invoke(dead_letters_list)
+
+
+@dead_letters.command("list")
+def dead_letters_list() -> None:
+    """Print one line per dead letter, the latest first: id, when, queue, message, error."""
+    from server.dead_letters import list_dead_letters
+
+    for line in asyncio.run(list_dead_letters(_require("require_redis_url"))):
+        click.echo(line)
+
+
+@dead_letters.command("replay")
+@click.argument("letter_id")
+def dead_letters_replay(letter_id: str) -> None:
+    """Send a dead letter again with fresh retries (its id from `dead-letters list`)."""
+    from server.dead_letters import replay_dead_letter
+
+    replayed = asyncio.run(replay_dead_letter(_require("require_redis_url"), letter_id))
+    if replayed is None:
+        raise click.ClickException(f"Dead letter not found: {letter_id}")
+    click.echo(f"replayed {replayed}")
+
+
 @main.command()
 @click.option(
     "--install/--no-install",

@@ -8,9 +8,11 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from execution.broker import create_broker
+from execution.dead_letters import RedisDeadLetterBox
 from execution.dispatch import QueueDispatcher
 from execution.events import RedisEventBus, RedisEventPublisher
 from models.database import create_engine, create_read_session_factory, create_session_factory
+from resolvers.dead_letters import DeadLetterBox
 from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
 from resolvers.run_feeds import LiveRuns
@@ -31,6 +33,8 @@ class Services:
     # Subscriptions' events: one Redis pub/sub connection for the process.
     live: LiveRuns | None = None
     bus: RedisEventBus | None = None
+    # Messages the workers gave up on, as the broker keeps them.
+    dead_letters: DeadLetterBox | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -46,6 +50,7 @@ class Services:
         )
         sessions = create_session_factory(engine)
         publish_committed_events(sessions, RedisEventPublisher(redis))
+        broker = create_broker(settings.require_redis_url())
         bus = RedisEventBus(
             settings.require_redis_url(), queue_limit=settings.subscriber_queue_limit
         )
@@ -53,11 +58,12 @@ class Services:
             settings=settings,
             session_factory=sessions,
             redis=redis,
-            dispatcher=QueueDispatcher(create_broker(settings.require_redis_url())),
+            dispatcher=QueueDispatcher(broker),
             engine=engine,
             read_session_factory=create_read_session_factory(engine),
             live=LiveRuns(sessions, bus),
             bus=bus,
+            dead_letters=RedisDeadLetterBox(redis, broker),
         )
 
     @property
