@@ -35,19 +35,10 @@ def database_unavailable(error: BaseException) -> bool:
     Connecting to a stopped server raises the socket's error as is; a connection lost in
     the middle of a statement arrives wrapped by SQLAlchemy, which marks it invalidated.
     """
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, _UNREACHABLE):
-            return True
-        if isinstance(current, DBAPIError):
-            if current.connection_invalidated:
-                return True
-            if isinstance(current.orig, BaseException):
-                current = current.orig
-                continue
-        current = current.__cause__ or current.__context__
+    if isinstance(error, _UNREACHABLE):
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error.orig, _UNREACHABLE)
     return False
 
 
