@@ -212,7 +212,10 @@ async def reap(
                 error=f"Its worker stopped answering, {MAX_EXECUTIONS} times in a row",
                 worker=worker,
             )
-    await enqueue_items(broker, claims)
+    try:
+        await enqueue_items(broker, claims)
+    except (RedisError, OSError) as error:  # claimed but silent: reaped again, then re-sent
+        logger.warning("next items not sent, the broker is away: %s", error)
     # A start message claims the run's next items on a worker; sent rather than claimed
     # here, an outage of the broker leaves the items queued (and this retried) instead of
     # claimed by an execution that never starts.
