@@ -1,4 +1,4 @@
-"""Who may do what: writes need an editor or admin token; some settings an admin token."""
+"""Who may do what: writes need an editor or admin token; settings and operations an admin."""
 
 from __future__ import annotations
 

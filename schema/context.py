@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.extensions import SchemaExtension
 
 from models.database import transaction
+from resolvers.dead_letters import DeadLetterBox
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import Unauthenticated
 from resolvers.run_feeds import LiveRuns
@@ -44,6 +45,8 @@ class Context:
     live: LiveRuns | None = None
     # Sessions for reads, outside any transaction; None reads through `session_factory`.
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
+    # Where the broker keeps dead letters; None where there is no broker.
+    dead_letters: DeadLetterBox | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[Callable[..., Any], BatchLoader[Any, Any]] = field(default_factory=dict)
     # The operation's read session while one is open; the transport may hand in the one

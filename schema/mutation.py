@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.dead_letters import DeadLetterMutation
 from schema.results import ResultMutation
 from schema.runs import RunMutation
 from schema.schedules import ScheduleMutation
@@ -20,5 +21,6 @@ class Mutation(
     ScriptMutation,
     ScriptVariableMutation,
     ResultMutation,
+    DeadLetterMutation,
 ):
     """GraphQL Mutation root."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.dead_letters import DeadLetterQuery
 from schema.results import ResultQuery
 from schema.runs import RunQuery
 from schema.schedules import ScheduleQuery
@@ -22,5 +23,6 @@ class Query(
     ScriptQuery,
     ScriptVariableQuery,
     ResultQuery,
+    DeadLetterQuery,
 ):
     """GraphQL Query root."""

@@ -16,12 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 
 from resolvers.tokens import Principal
 from schema import schema
 from schema.context import Context
+from schema.errors import UNAVAILABLE
 from server.artifacts import artifact_routes
 from server.auth import BearerAuthMiddleware, request_reads
+from server.database_outage import RETRY_LATER, DatabaseOutageMiddleware
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
 from server.metrics import metrics
@@ -48,6 +51,25 @@ class GraphQLApp(GraphQL[Context, None]):
         except orjson.JSONEncodeError:  # an integer beyond 64 bits in a JSON value
             return super().encode_json(data)
 
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """The result as JSON; 503 (like REST) when the database was away for any of it."""
+        response = super().create_response(response_data, sub_response)
+        results = response_data if isinstance(response_data, list) else [response_data]
+        codes = {
+            (error.get("extensions") or {}).get("code")
+            for result in results
+            for error in result.get("errors") or []
+            if isinstance(error, dict)
+        }
+        if UNAVAILABLE in codes:
+            response.status_code = 503
+            response.headers.update(RETRY_LATER)
+        return response
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -60,6 +82,7 @@ class GraphQLApp(GraphQL[Context, None]):
             dispatcher=services.dispatcher,
             read_session_factory=services.read_sessions,
             reads=request_reads(request.scope),
+            dead_letters=services.dead_letters,
         )
 
 
@@ -128,7 +151,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *rest_routes(),
             *artifact_routes(),
         ],
-        middleware=[Middleware(BearerAuthMiddleware)],
+        middleware=[Middleware(DatabaseOutageMiddleware), Middleware(BearerAuthMiddleware)],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )

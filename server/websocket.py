@@ -174,6 +174,7 @@ class GraphQLConnection:
             dispatcher=self.services.dispatcher,
             live=self.services.live,
             read_session_factory=self.services.read_sessions,
+            dead_letters=self.services.dead_letters,
         )
 
     async def send(self, message: dict[str, Any]) -> None:
