@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from bench._stack import bench_caller, databases
 from execution.broker import create_broker
+from execution.claims import Liveness
 from execution.dispatch import QueueDispatcher
 from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_chromium
 from execution.sandboxes.local import LocalSandboxProvider
@@ -219,6 +220,7 @@ def main() -> None:
                 "provider": LocalSandboxProvider(chromium),
                 "artifacts": root / "artifacts",
                 "step_timeout_ms": 15_000,
+                "liveness": Liveness(),
                 "threads": 2,
                 "stop": stop,
             },

@@ -1,4 +1,4 @@
-"""Which items execute next: claiming in execution order, heartbeats, and the reaper.
+"""Which items execute next: claiming in execution order, and heartbeats of executing items.
 
 Every transition is a conditional UPDATE, so a duplicate message or a racing worker can
 never move an item backwards or run it twice at once.
@@ -18,12 +18,6 @@ from models.enums import ItemStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from resolvers.events import append_run_event
 
-# How often an executing item's worker writes that it is alive.
-HEARTBEAT_EVERY = timedelta(seconds=5)
-# An item whose worker has not been heard of for this long is considered lost.
-HEARTBEAT_TIMEOUT = timedelta(seconds=60)
-# Executions of one item the reaper starts before it gives up and fails the item.
-MAX_EXECUTIONS = 3
 # The PostgreSQL advisory lock key under which running items are counted and claimed when
 # TESTRUN_MAX_RUNNING_ITEMS caps them ("testrun" in ASCII, so no other use collides).
 RUNNING_ITEMS_LOCK = 0x74657374_72756E
@@ -33,6 +27,23 @@ WAITING_RUNS_PER_CLAIM = 50
 # The engine sets it once per message (and the reaper per process), so that every path that
 # claims (an item ending, a start, a reap) honours it without each passing it down.
 RUNNING_CAP: ContextVar[int | None] = ContextVar("running_cap", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Liveness:
+    """How often an executing item's worker says it is alive, and when silence means lost.
+
+    The processes take both from the settings TESTRUN_HEARTBEAT_EVERY_S and
+    TESTRUN_REAP_AFTER_S; these defaults are theirs.
+    """
+
+    heartbeat_every: timedelta = timedelta(seconds=2)
+    reap_after: timedelta = timedelta(seconds=10)
+
+    @classmethod
+    def of_seconds(cls, heartbeat_every_s: float, reap_after_s: float) -> Liveness:
+        """The liveness of the settings' two numbers."""
+        return cls(timedelta(seconds=heartbeat_every_s), timedelta(seconds=reap_after_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,16 +199,18 @@ async def _claim_of_run(
     return claims
 
 
-async def beat(session: AsyncSession, claim: Claim) -> str | None:
-    """The run's status for an executing item, or None if the claim is void.
+async def beat(session: AsyncSession, claim: Claim, *, worker: str, every: timedelta) -> str | None:
+    """The run's status for an item `worker` executes, or None if the claim is void.
 
     The claim is void when the item is no longer running under this attempt (the run was
     stopped, or the reaper handed the item to another execution). Called twice a second
-    to notice a stop; `heartbeat_at` is written only every HEARTBEAT_EVERY of those.
+    to notice a stop; `heartbeat_at` is written only once `every` has passed since the last,
+    and `claimed_by` on the first beat, so it names the worker executing the item (which
+    need not be the one that claimed it).
     """
     row = (
         await session.execute(
-            select(TestRun.status, TestRunItem.heartbeat_at)
+            select(TestRun.status, TestRunItem.heartbeat_at, TestRunItem.claimed_by)
             .join(TestRun, TestRun.id == TestRunItem.test_run_id)
             .where(
                 TestRunItem.id == claim.item_id,
@@ -208,60 +221,13 @@ async def beat(session: AsyncSession, claim: Claim) -> str | None:
     ).one_or_none()
     if row is None:
         return None
-    status, heartbeat_at = row
+    status, heartbeat_at, claimed_by = row
     now = datetime.now(UTC)
-    if heartbeat_at is None or now - heartbeat_at >= HEARTBEAT_EVERY:
+    if heartbeat_at is None or now - heartbeat_at >= every or claimed_by != worker:
         await session.execute(
             update(TestRunItem)
             .where(TestRunItem.id == claim.item_id, TestRunItem.attempt == claim.attempt)
-            .values(heartbeat_at=now)
+            .values(heartbeat_at=now, claimed_by=worker)
             .execution_options(synchronize_session=False)
         )
     return str(status)
-
-
-@dataclass(frozen=True, slots=True)
-class Reaped:
-    """What the reaper did: items handed to a new execution, items failed for good."""
-
-    requeued: list[tuple[uuid.UUID, uuid.UUID]]  # (run id, item id)
-    failed: list[tuple[uuid.UUID, uuid.UUID]]
-
-
-async def reap_stuck_items(session: AsyncSession, *, now: datetime | None = None) -> Reaped:
-    """Queue again (or fail, after MAX_EXECUTIONS) running items whose worker went silent."""
-    now = now or datetime.now(UTC)
-    stale = (
-        await session.execute(
-            select(TestRunItem.id, TestRunItem.test_run_id, TestRunItem.attempt)
-            .join(TestRun, TestRun.id == TestRunItem.test_run_id)
-            .where(
-                TestRun.status == RunStatus.RUNNING,
-                TestRunItem.status == ItemStatus.RUNNING,
-                TestRunItem.heartbeat_at < now - HEARTBEAT_TIMEOUT,
-            )
-            .with_for_update(of=TestRunItem, skip_locked=True)
-        )
-    ).all()
-    requeued: list[tuple[uuid.UUID, uuid.UUID]] = []
-    failed: list[tuple[uuid.UUID, uuid.UUID]] = []
-    for item_id, run_id, attempt in stale:
-        if attempt < MAX_EXECUTIONS:
-            await session.execute(
-                update(TestRunItem)
-                .where(TestRunItem.id == item_id, TestRunItem.status == ItemStatus.RUNNING)
-                .values(status=ItemStatus.QUEUED, claimed_by=None, current_step=0, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            requeued.append((run_id, item_id))
-            type_, status = "item.requeued", ItemStatus.QUEUED
-        else:
-            failed.append((run_id, item_id))
-            type_, status = "item.lost", ItemStatus.FAILED
-        await append_run_event(
-            session,
-            run_id=run_id,
-            type=type_,
-            payload={"id": str(item_id), "status": status.value, "attempt": attempt},
-        )
-    return Reaped(requeued=requeued, failed=failed)

@@ -14,6 +14,7 @@ from typing import Protocol
 import dramatiq
 
 from execution.claims import Claim
+from resolvers.dispatch import RunDispatcher
 
 RUNS_QUEUE = "runs"
 START_RUN = "start_run"
@@ -25,6 +26,10 @@ class ItemQueue(Protocol):
 
     async def send_items(self, claims: Sequence[Claim]) -> None:
         """Have each claimed item executed (`Engine.execute_item(item_id, attempt)`)."""
+
+
+class Dispatcher(RunDispatcher, ItemQueue, Protocol):
+    """Both doors: what the reaper needs to start runs and items again, in either mode."""
 
 
 class QueueDispatcher:

@@ -1,4 +1,4 @@
-"""The engine: starts a run's first items, executes one item per message, reaps lost ones."""
+"""The engine: starts a run's first items and executes one item per message."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,12 @@ from sqlalchemy import select
 
 from execution import recording
 from execution.claims import (
-    MAX_EXECUTIONS,
     RUNNING_CAP,
     Claim,
+    Liveness,
     beat,
     claim_next_items,
     claim_waiting_items,
-    reap_stuck_items,
 )
 from execution.dispatch import ItemQueue
 from execution.item_plan import ItemPlan
@@ -58,6 +57,7 @@ class Engine:
     queue: ItemQueue
     artifacts: Path
     step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS
+    liveness: Liveness = field(default_factory=Liveness)
     worker: str = ""
     # TESTRUN_MAX_RUNNING_ITEMS: running items over every worker; None: no global cap.
     max_running_items: int | None = None
@@ -115,7 +115,9 @@ class Engine:
 
     async def _replay(self, plan: ItemPlan, claim: Claim) -> list[Claim]:
         stop = asyncio.Event()
-        watcher = asyncio.create_task(watch(lambda: self._beat(claim), stop))
+        # Beat at least as often as heartbeats are due, and twice a second to notice a stop.
+        every_s = min(0.5, self.liveness.heartbeat_every.total_seconds())
+        watcher = asyncio.create_task(watch(lambda: self._beat(claim), stop, every_s=every_s))
         try:
             replay = ItemReplay(
                 plan,
@@ -159,7 +161,9 @@ class Engine:
 
     async def _beat(self, claim: Claim) -> str | None:
         async with transaction(self.sessions) as session:
-            return await beat(session, claim)
+            return await beat(
+                session, claim, worker=self.worker, every=self.liveness.heartbeat_every
+            )
 
     async def _plan(self, claim: Claim) -> ItemPlan | None:
         async with self.sessions() as session:
@@ -229,34 +233,6 @@ async def claim_free_slots(sessions: Sessions, *, worker: str) -> list[Claim]:
         return []
     async with transaction(sessions) as session:
         return await claim_waiting_items(session, worker=worker, max_running=max_running)
-
-
-async def reap(sessions: Sessions, queue: ItemQueue, *, worker: str = "") -> int:
-    """Hand items of dead workers to new executions (or fail them); how many were reaped."""
-    worker = worker or worker_name()
-    async with transaction(sessions) as session:
-        reaped = await reap_stuck_items(session)
-    claims: list[Claim] = []
-    for run_id in dict.fromkeys(run_id for run_id, _ in reaped.requeued):
-        async with transaction(sessions) as session:
-            run = await lock_running_run(session, run_id)
-            if run is not None:
-                claims += await claim_next_items(session, run, worker=worker)
-    for run_id, item_id in reaped.failed:
-        async with transaction(sessions) as session:
-            attempt = await recording.item_attempt(session, item_id)
-        if attempt is not None:
-            claims += await recording.finish_without_result(
-                sessions,
-                Claim(item_id, attempt),
-                run_id,
-                status=ItemStatus.FAILED,
-                error=f"Its worker stopped answering, {MAX_EXECUTIONS} times in a row",
-                worker=worker,
-            )
-    # Also whatever waits for a slot that an ending nobody saw (a lost worker) freed.
-    await queue.send_items([*claims, *await claim_free_slots(sessions, worker=worker)])
-    return len(reaped.requeued) + len(reaped.failed)
 
 
 def _steps(proven: Any) -> list[dict[str, Any]]:

@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from execution.claims import RUNNING_CAP, Claim
-from execution.engine import Engine, reap
-from execution.metrics import REAPED_ITEMS
+from execution.claims import RUNNING_CAP, Claim, Liveness
+from execution.engine import Engine
+from execution.reaper import Reaped, reap
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
 
@@ -44,6 +44,7 @@ class InlineExecution:
         *,
         artifacts: Path,
         step_timeout_ms: int,
+        liveness: Liveness | None = None,
         max_running_items: int | None = None,
     ) -> None:
         """An engine on `sessions` whose claimed items come back here as tasks."""
@@ -53,6 +54,7 @@ class InlineExecution:
             queue=self,
             artifacts=artifacts,
             step_timeout_ms=step_timeout_ms,
+            liveness=liveness or Liveness(),
             max_running_items=max_running_items,
         )
         self._tasks: set[asyncio.Task[None]] = set()
@@ -75,18 +77,25 @@ class InlineExecution:
                 functools.partial(self.engine.execute_item, claim.item_id, claim.attempt),
             )
 
-    async def reap(self) -> int:
-        """Hand items whose execution went silent to new tasks (see `engine.reap`)."""
+    async def reap(self) -> Reaped:
+        """One pass of the reaper, whose runs and items start again as tasks here.
+
+        The same reaper as a scheduler's (`execution.reaper`), this object dispatching.
+        """
         RUNNING_CAP.set(self.engine.max_running_items)  # the reaper task's context only
-        return await reap(self.engine.sessions, self, worker=self.engine.worker)
+        return await reap(
+            self.engine.sessions,
+            self,
+            reap_after=self.engine.liveness.reap_after,
+            worker=self.engine.worker,
+        )
 
     async def _reap_forever(self, every_s: float) -> None:
         while True:
             try:
                 reaped = await self.reap()
-                REAPED_ITEMS.inc(reaped)
-                if reaped:
-                    logger.warning("reaped %d items whose execution stopped answering", reaped)
+                if reaped.actions:
+                    logger.warning("inline reaper: %s", reaped)
             except Exception:  # the database blinked: try again at the next turn
                 logger.exception("inline reaper failed")
             await asyncio.sleep(every_s)

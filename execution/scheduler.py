@@ -21,15 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.claims import RUNNING_CAP
 from execution.dispatch import QueueDispatcher
-from execution.engine import reap
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
-from execution.metrics import REAPED_ITEMS
 from execution.notifications import (
     NOTIFICATIONS_QUEUE,
     Notifier,
     SmtpServer,
     register_notification_actors,
 )
+from execution.reaper import reap
 from execution.webhooks import BATCH as WEBHOOK_BATCH
 from execution.webhooks import MIN_BACKOFF, send_due_webhooks
 from models.database import after_commit, create_engine, create_session_factory, transaction
@@ -90,14 +89,14 @@ async def _repeat(
             continue
 
 
-def reaper(broker: dramatiq.Broker) -> Job:
-    """The job that hands items of dead workers to new executions (see `engine.reap`)."""
+def reaper(broker: dramatiq.Broker, *, reap_after: timedelta) -> Job:
+    """The job that repairs what dead workers and lost messages left (see `execution.reaper`)."""
+    dispatcher = QueueDispatcher(broker)
 
     async def reap_stuck_items(sessions: async_sessionmaker[AsyncSession]) -> None:
-        reaped = await reap(sessions, QueueDispatcher(broker))
-        REAPED_ITEMS.inc(reaped)
-        if reaped:
-            logger.warning("reaped %d items whose worker stopped answering", reaped)
+        reaped = await reap(sessions, dispatcher, reap_after=reap_after)
+        if reaped.actions:
+            logger.warning("reaper: %s", reaped)
 
     return reap_stuck_items
 
@@ -173,6 +172,7 @@ def serve_scheduler(
     redis_url: str,
     smtp: SmtpServer | None,
     base_url: str,
+    reap_after: timedelta,
     jobs: Sequence[Job] = (),
     notification_threads: int = 2,
     max_running_items: int | None = None,
@@ -198,6 +198,7 @@ def serve_scheduler(
                 database_url=database_url,
                 redis_url=redis_url,
                 base_url=base_url,
+                reap_after=reap_after,
                 jobs=jobs,
                 max_running_items=max_running_items,
             )
@@ -213,6 +214,7 @@ async def _serve(
     database_url: str,
     redis_url: str,
     base_url: str,
+    reap_after: timedelta,
     jobs: Sequence[Job],
     max_running_items: int | None,
 ) -> None:
@@ -231,7 +233,7 @@ async def _serve(
         firing(QueueDispatcher(broker)),
         follower(Notifier(broker, base_url=base_url)),
         webhook_sender(base_url=base_url),
-        reaper(broker),
+        reaper(broker, reap_after=reap_after),
         *jobs,
     ]
     try:

@@ -11,6 +11,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from redis.asyncio import Redis
 
 from execution.actors import register_actors
+from execution.claims import Liveness
 from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
@@ -29,6 +30,7 @@ def run_worker(
     provider: SandboxProvider,
     artifacts: Path,
     step_timeout_ms: int,
+    liveness: Liveness,
     max_running_items: int | None = None,
     threads: int,
     stop: threading.Event,
@@ -51,6 +53,7 @@ def run_worker(
         queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=step_timeout_ms,
+        liveness=liveness,
         max_running_items=max_running_items,
     )
     register_actors(broker, engine)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from asyncpg import exceptions as asyncpg_errors
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +17,29 @@ from sqlalchemy.ext.asyncio import (
 
 Effect = Callable[[], Awaitable[None]]
 _EFFECTS = "testrun.after_commit"
+# What asyncpg raises when PostgreSQL is down, starting, stopping or out of connections.
+_UNREACHABLE = (
+    ConnectionError,
+    PoolTimeout,
+    asyncpg_errors.PostgresConnectionError,
+    asyncpg_errors.CannotConnectNowError,
+    asyncpg_errors.AdminShutdownError,
+    asyncpg_errors.CrashShutdownError,
+    asyncpg_errors.TooManyConnectionsError,
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says PostgreSQL cannot be reached right now, rather than a bug.
+
+    Connecting to a stopped server raises the socket's error as is; a connection lost in
+    the middle of a statement arrives wrapped by SQLAlchemy, which marks it invalidated.
+    """
+    if isinstance(error, _UNREACHABLE):
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error.orig, _UNREACHABLE)
+    return False
 
 
 def async_url(url: str) -> str:

@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 
 from models.database import transaction
 from resolvers.artifacts import ArtifactLinks
+from resolvers.dead_letters import DeadLetterBox
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import Unauthenticated
 from resolvers.flakiness import DEFAULT_FLAKY_WINDOW
@@ -49,6 +50,8 @@ class Context:
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
     # How many recent executions decide whether a test case is flaky (TESTRUN_FLAKY_WINDOW).
     flaky_window: int = DEFAULT_FLAKY_WINDOW
+    # Where the broker keeps dead letters; None where there is no broker.
+    dead_letters: DeadLetterBox | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: dict[Callable[..., Any], BatchLoader[Any, Any]] = field(default_factory=dict)
     # The operation's read session while one is open; the transport may hand in the one

@@ -7,10 +7,14 @@ import logging
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from models.database import database_unavailable
 from resolvers.errors import ResolverError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 INTERNAL_MESSAGE = "Internal server error"
+# PostgreSQL is away: not a bug and not the caller's fault; the same request works later.
+UNAVAILABLE = "UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly"
 
 
 def camel(snake: str) -> str:
@@ -35,6 +39,10 @@ def annotate(error: GraphQLError) -> None:
         # No path: raised before any resolver ran (parse, validation, variable coercion), so
         # the document or its values are at fault.
         error.extensions = {**(error.extensions or {}), "code": "VALIDATION_ERROR"}
+    elif database_unavailable(original):
+        logger.warning("database unavailable in %s: %s", error.path, original)
+        error.message = UNAVAILABLE_MESSAGE
+        error.extensions = {"code": UNAVAILABLE}
     else:
         logger.error("unexpected error in %s", error.path, exc_info=original)
         error.message = INTERNAL_MESSAGE

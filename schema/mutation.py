@@ -6,6 +6,7 @@ import strawberry
 
 from schema.api_tokens import ApiTokenMutation
 from schema.baselines import BaselineMutation
+from schema.dead_letters import DeadLetterMutation
 from schema.results import ResultMutation
 from schema.runs import RunMutation
 from schema.schedules import ScheduleMutation
@@ -26,5 +27,6 @@ class Mutation(
     ApiTokenMutation,
     WebhookMutation,
     BaselineMutation,
+    DeadLetterMutation,
 ):
     """GraphQL Mutation root."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.api_tokens import ApiTokenQuery
+from schema.dead_letters import DeadLetterQuery
 from schema.results import ResultQuery
 from schema.runs import RunQuery
 from schema.schedules import ScheduleQuery
@@ -26,5 +27,6 @@ class Query(
     ResultQuery,
     ApiTokenQuery,
     WebhookQuery,
+    DeadLetterQuery,
 ):
     """GraphQL Query root."""

@@ -16,13 +16,16 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 
 from resolvers.tokens import Principal
 from schema import schema
 from schema.context import Context
+from schema.errors import UNAVAILABLE
 from server.artifacts import artifact_links, artifact_routes, request_base_url
 from server.auth import BearerAuthMiddleware, request_reads
 from server.dashboard.routes import dashboard_routes
+from server.database_outage import RETRY_LATER, DatabaseOutageMiddleware
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
 from server.metrics import metrics
@@ -54,6 +57,25 @@ class GraphQLApp(GraphQL[Context, None]):
         """GraphiQL with its assets served by this api, so it works with no internet."""
         return HTMLResponse(graphiql_page())
 
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        """The result as JSON; 503 (like REST) when the database was away for any of it."""
+        response = super().create_response(response_data, sub_response)
+        results = response_data if isinstance(response_data, list) else [response_data]
+        codes = {
+            (error.get("extensions") or {}).get("code")
+            for result in results
+            for error in result.get("errors") or []
+            if isinstance(error, dict)
+        }
+        if UNAVAILABLE in codes:
+            response.status_code = 503
+            response.headers.update(RETRY_LATER)
+        return response
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -68,6 +90,7 @@ class GraphQLApp(GraphQL[Context, None]):
             reads=request_reads(request.scope),
             links=artifact_links(services.settings, request_base_url(services.settings, request)),
             flaky_window=services.settings.flaky_window,
+            dead_letters=services.dead_letters,
         )
 
 
@@ -138,7 +161,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *static_routes(),
             *dashboard_routes(),
         ],
-        middleware=[Middleware(BearerAuthMiddleware)],
+        middleware=[Middleware(DatabaseOutageMiddleware), Middleware(BearerAuthMiddleware)],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )

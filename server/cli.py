@@ -86,6 +86,7 @@ def api(host: str | None, port: int | None) -> None:
 def worker(threads: int) -> None:
     """Execute run items from the queue (needs REDIS_URL and DATABASE_URL)."""
     from execution.broker import create_broker
+    from execution.claims import Liveness
     from execution.metrics import serve_process_metrics
     from execution.worker import run_worker
     from server.sandboxes import sandbox_provider
@@ -105,6 +106,7 @@ def worker(threads: int) -> None:
         provider=sandbox_provider(settings),
         artifacts=settings.artifacts_dir,
         step_timeout_ms=settings.step_timeout_ms,
+        liveness=Liveness.of_seconds(settings.heartbeat_every_s, settings.reap_after_s),
         max_running_items=settings.max_running_items,
         threads=threads,
         stop=stop,
@@ -131,6 +133,7 @@ def scheduler() -> None:
         redis_url=redis_url,
         smtp=smtp_server(settings),
         base_url=settings.base_url,
+        reap_after=timedelta(seconds=settings.reap_after_s),
         jobs=sandbox_jobs(settings),
         max_running_items=settings.max_running_items,
     )
@@ -241,6 +244,35 @@ def token_create(
     except LookupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(secret)
+
+
+@main.group("dead-letters", invoke_without_command=True)
+@click.pass_context
+def dead_letters(context: click.Context) -> None:
+    """List (the default) or replay messages the workers gave up on (needs REDIS_URL)."""
+    if context.invoked_subcommand is None:
+        context.invoke(dead_letters_list)
+
+
+@dead_letters.command("list")
+def dead_letters_list() -> None:
+    """Print one line per dead letter, the latest first: id, when, queue, message, error."""
+    from server.dead_letters import list_dead_letters
+
+    for line in asyncio.run(list_dead_letters(_require("require_redis_url"))):
+        click.echo(line)
+
+
+@dead_letters.command("replay")
+@click.argument("letter_id")
+def dead_letters_replay(letter_id: str) -> None:
+    """Send a dead letter again with fresh retries (its id from `dead-letters list`)."""
+    from server.dead_letters import replay_dead_letter
+
+    replayed = asyncio.run(replay_dead_letter(_require("require_redis_url"), letter_id))
+    if replayed is None:
+        raise click.ClickException(f"Dead letter not found: {letter_id}")
+    click.echo(f"replayed {replayed}")
 
 
 @main.command()

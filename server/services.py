@@ -8,11 +8,14 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from execution.broker import create_broker
+from execution.claims import Liveness
+from execution.dead_letters import RedisDeadLetterBox
 from execution.dispatch import QueueDispatcher
 from execution.events import RedisEventBus, RedisEventPublisher
 from execution.inline import InlineExecution
 from execution.memory_events import InMemoryEventBus
 from models.database import create_engine, create_read_session_factory, create_session_factory
+from resolvers.dead_letters import DeadLetterBox
 from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
 from resolvers.run_feeds import LiveRuns
@@ -37,6 +40,8 @@ class Services:
     bus: RedisEventBus | InMemoryEventBus | None = None
     # Set in inline mode: the runs this process executes itself.
     inline: InlineExecution | None = None
+    # Messages the workers gave up on, as the broker keeps them; None in inline mode.
+    dead_letters: DeadLetterBox | None = None
 
     @property
     def mode(self) -> str:
@@ -61,6 +66,7 @@ class Services:
                 sandbox_provider(settings),
                 artifacts=settings.artifacts_dir,
                 step_timeout_ms=settings.step_timeout_ms,
+                liveness=Liveness.of_seconds(settings.heartbeat_every_s, settings.reap_after_s),
                 max_running_items=settings.max_running_items,
             )
             return cls(
@@ -80,6 +86,7 @@ class Services:
             health_check_interval=30,
         )
         publish_committed_events(sessions, RedisEventPublisher(redis))
+        broker = create_broker(settings.require_redis_url())
         bus = RedisEventBus(
             settings.require_redis_url(), queue_limit=settings.subscriber_queue_limit
         )
@@ -87,11 +94,12 @@ class Services:
             settings=settings,
             session_factory=sessions,
             redis=redis,
-            dispatcher=QueueDispatcher(create_broker(settings.require_redis_url())),
+            dispatcher=QueueDispatcher(broker),
             engine=engine,
             read_session_factory=read_sessions,
             live=LiveRuns(sessions, bus),
             bus=bus,
+            dead_letters=RedisDeadLetterBox(redis, broker),
         )
 
     @property

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -185,6 +185,19 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = Field(
         default=20, ge=1, le=1000, description="Subscriptions one WebSocket may hold at once."
     )
+    heartbeat_every_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often a worker writes that the item it executes is alive.",
+    )
+    reap_after_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="How long an item's worker may stay silent before the scheduler hands "
+        "the item to another worker (or re-dispatches a run whose start message was lost).",
+    )
     subscriber_queue_limit: int = Field(
         default=256,
         ge=1,
@@ -208,6 +221,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _reap_after_outlasts_heartbeats(self) -> Settings:
+        """A live worker must get at least two heartbeats in before its item is reaped."""
+        if self.reap_after_s < 2 * self.heartbeat_every_s:
+            raise ValueError(
+                f"TESTRUN_REAP_AFTER_S ({self.reap_after_s:g}) must be at least twice "
+                f"TESTRUN_HEARTBEAT_EVERY_S ({self.heartbeat_every_s:g}), or live items get reaped"
+            )
+        return self
 
     @property
     def base_url(self) -> str:

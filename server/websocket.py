@@ -196,6 +196,7 @@ class GraphQLConnection:
             read_session_factory=self.services.read_sessions,
             links=artifact_links(self.services.settings, self.services.settings.base_url),
             flaky_window=self.services.settings.flaky_window,
+            dead_letters=self.services.dead_letters,
         )
 
     async def send(self, message: dict[str, Any]) -> None:

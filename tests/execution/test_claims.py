@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.claims import RUNNING_CAP, claim_next_items, claim_waiting_items
-from execution.dispatch import EXECUTE_ITEM, QueueDispatcher
-from execution.engine import reap
+from execution.dispatch import EXECUTE_ITEM, START_RUN, QueueDispatcher
+from execution.reaper import reap
 from models.enums import ItemStatus, RunStatus
 from models.runs import RunEvent, TestRun, TestRunItem
 from tests.factories import make_item, make_project, make_run, make_test_case, make_user
@@ -147,8 +147,39 @@ async def test_the_reaper_starts_a_queued_run_when_nothing_else_would(
     )
     await session.commit()
 
-    await reap(session_factory, QueueDispatcher(stub_broker), worker="w")
+    await reap(
+        session_factory, QueueDispatcher(stub_broker), reap_after=timedelta(seconds=10), worker="w"
+    )
 
     assert await run_status(session, run) == "running"
     assert await statuses(session, run) == ["running"]
     assert [(name, args[1]) for name, args in sent(stub_broker)] == [(EXECUTE_ITEM, 1)]
+
+
+async def test_the_reaper_sends_a_run_waiting_on_the_cap_again_but_claims_nothing_beyond_it(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    stub_broker: StubBroker,
+    cap_of_one: None,
+) -> None:
+    busy = await waiting_run(session, items=1)
+    assert len(await claim_next_items(session, busy, worker="w")) == 1
+    # Running, its items queued and none running, untouched for long: it looks stalled.
+    idle = await waiting_run(session, items=2)
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    await session.execute(
+        TestRunItem.__table__.update()
+        .where(TestRunItem.test_run_id == idle.id)
+        .values(updated_at=long_ago)
+    )
+    await session.commit()
+
+    reaped = await reap(
+        session_factory, QueueDispatcher(stub_broker), reap_after=timedelta(seconds=10), worker="w"
+    )
+
+    # A start message, harmless: where it executes, it claims under the cap too.
+    assert reaped.stalled == [idle.id]
+    assert sent(stub_broker) == [(START_RUN, [str(idle.id)])]
+    assert await statuses(session, idle) == ["queued", "queued"]
+    assert await statuses(session, busy) == ["running"]

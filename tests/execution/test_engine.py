@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.claims import Claim
 from execution.dispatch import QueueDispatcher
-from execution.engine import Engine, reap
+from execution.engine import Engine
+from execution.reaper import reap
 from models.database import transaction
 from models.results import (
     CheckpointResult,
@@ -331,10 +332,16 @@ async def test_the_reaper_hands_a_lost_item_to_a_new_execution(
 
     loop = get_event_loop_thread()
     assert loop is not None
-    reaped = loop.run_coroutine(reap(running_engine.sessions, QueueDispatcher(stub_broker)))
+    reaped = loop.run_coroutine(
+        reap(
+            running_engine.sessions,
+            QueueDispatcher(stub_broker),
+            reap_after=timedelta(seconds=10),
+        )
+    )
     run = await team.wait_final(run_id)
 
-    assert reaped == 1
+    assert len(reaped.requeued) == 1
     (item,) = await rows(team, TestRunItem, test_run_id=run_id)
     assert (run.status, item.status, item.attempt) == ("completed", "passed", 2)
     assert "item.requeued" in [event.type for event in await team.events(run_id)]

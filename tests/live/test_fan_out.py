@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,14 +22,6 @@ async def running_run(writer: Writer) -> uuid.UUID:
 
 def seqs(results: list[dict]) -> list[int]:
     return [result["testRunEvents"]["seq"] for result in results]
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis", durable=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.slow

@@ -15,9 +15,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from execution.reaper import ABANDONED
 from execution.sandboxes.chromium import find_chromium
 from models.database import transaction
 from models.enums import Role
+from models.results import TestRunResult
 from models.runs import TestRunItem
 from resolvers.tokens import create_api_token
 from tests.execution.engine_harness import Team, login_steps, step
@@ -120,7 +122,7 @@ async def test_rest_start_and_runs_execute_return_at_once_and_complete(
 
 
 @pytest.mark.slow
-async def test_items_interrupted_by_shutdown_end_after_a_restart(
+async def test_items_interrupted_by_shutdown_are_replayed_after_a_restart(
     migrated_database_url: str, tmp_path: Path, team: Team, site: str
 ) -> None:
     waiting = [step(1, "navigate_to", url=f"{site}/login.html"), step(2, "wait", seconds=3)]
@@ -151,15 +153,22 @@ async def test_items_interrupted_by_shutdown_end_after_a_restart(
         metrics = scrape(f"{api.http_url}/metrics", token=None)
 
     (item,) = await items(team, run_id)
-    # Its result was left open mid-replay: the new execution ends it rather than replaying
-    # steps already recorded (the engine's rule for a redelivered execution).
-    assert (run.status, run.failed_tests, item.status, item.attempt) == (
+    # The same reaper as a scheduler's: the result the interrupted execution left open is
+    # closed as abandoned, and the item replays from its first step in a new task.
+    assert (run.status, run.passed_tests, item.status, item.attempt) == (
         "completed",
         1,
-        "failed",
+        "passed",
         2,
     )
-    assert item.error_message is not None and "interrupted" in item.error_message
+    async with team.sessions() as session:
+        results = list(
+            await session.scalars(select(TestRunResult).where(TestRunResult.test_run_id == run_id))
+        )
+    assert sorted((r.status, r.error_message) for r in results) == [
+        ("failed", ABANDONED),
+        ("passed", None),
+    ]
     assert "item.requeued" in [event.type for event in await team.events(run_id)]
     assert metrics[("testrun_reaper_items_total", ())] == 1
     assert metrics[("testrun_runs", (("status", "completed"),))] == 1

@@ -66,7 +66,7 @@ from tests.factories import (
 from tests.fixtures.http import Caller, MakeCaller
 
 GRAPHQL = schema._schema
-ADMIN_ONLY = re.compile(r"api.?token|webhook|variable", re.IGNORECASE)
+ADMIN_ONLY = re.compile(r"api.?token|webhook|variable|dead.?letter", re.IGNORECASE)
 NOW = "2030-01-01T00:00:00Z"
 
 
@@ -176,6 +176,7 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
     "setScriptVariable": {"name": "MATRIX_NEW", "value": "v"},
     "deleteScriptVariable": {"name": VARIABLE},
     "acceptScreenshotBaseline": {"checkpointId": CHECKPOINT},
+    "replayDeadLetter": {"id": "1700000000000-0"},
     "testRunUpdates": {"runId": RUN},
     "testRunEvents": {"runId": RUN, "afterSeq": 0},
     "testRunsChanged": {"projectId": PROJECT},

@@ -76,3 +76,19 @@ def test_the_subscription_cap_must_be_positive(monkeypatch: pytest.MonkeyPatch) 
 
     with pytest.raises(ValidationError, match="max_subscriptions_per_connection"):
         Settings()
+
+
+def test_items_heartbeat_every_2_s_and_are_reaped_after_10_s_unless_told() -> None:
+    settings = Settings()
+
+    assert (settings.heartbeat_every_s, settings.reap_after_s) == (2.0, 10.0)
+
+
+def test_the_reap_timeout_must_leave_room_for_two_heartbeats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TESTRUN_HEARTBEAT_EVERY_S", "3")
+    monkeypatch.setenv("TESTRUN_REAP_AFTER_S", "5")
+
+    with pytest.raises(ValidationError, match="TESTRUN_REAP_AFTER_S"):
+        Settings()
