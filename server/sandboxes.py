@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from execution.live_view import LiveViewConfig
 from execution.sandboxes.base import SandboxProvider
+from execution.sandboxes.cdp import CdpSandboxProvider
 from execution.sandboxes.chromium import ensure_chromium
 from execution.sandboxes.e2b import E2BSandboxProvider, deployment_metadata
 from execution.sandboxes.e2b_sweeper import sweeper_job
@@ -21,7 +22,7 @@ def _e2b_key(settings: Settings) -> str | None:
 
 
 def sandbox_provider(settings: Settings) -> SandboxProvider:
-    """The sandboxes `TESTRUN_SANDBOX` asks for: local Chromium, or E2B.
+    """The sandboxes `TESTRUN_SANDBOX` asks for: local Chromium, E2B, or a CDP fleet.
 
     Without `E2B_API_KEY` the E2B provider still starts; each test case then fails with
     a message saying the key is missing, which the run shows where people look.
@@ -40,6 +41,13 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
             base_url=settings.base_url,
             secret=settings.secret_key.get_secret_value(),
         )
+    if settings.sandbox == "cdp":
+        if not settings.cdp_urls:
+            raise RuntimeError(
+                "TESTRUN_SANDBOX=cdp needs TESTRUN_CDP_URLS: the Chrome DevTools endpoints "
+                "of the browser fleet, comma-separated (e.g. http://chrome-1:9222)."
+            )
+        return CdpSandboxProvider(settings.cdp_urls, live_view=live_view)
     return LocalSandboxProvider(
         ensure_chromium(settings.chromium, install=False), live_view=live_view
     )

@@ -51,8 +51,15 @@ class Settings(BaseSettings):
     e2b_sweep_every_s: float = Field(
         default=60.0, gt=0, description="How often the scheduler kills leaked E2B sandboxes."
     )
-    sandbox: Literal["local", "e2b"] = Field(
-        default="local", description="Where browsers run: local Chromium or E2B sandboxes."
+    sandbox: Literal["local", "e2b", "cdp"] = Field(
+        default="local",
+        description="Where browsers run: local Chromium, E2B sandboxes, or a remote Chrome "
+        "fleet over CDP (TESTRUN_CDP_URLS).",
+    )
+    cdp_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Chrome DevTools endpoints of the browser fleet when TESTRUN_SANDBOX=cdp, "
+        "comma-separated (e.g. http://chrome-1:9222,http://chrome-2:9222).",
     )
     chromium: Path | None = Field(
         default=None, description="Chromium executable; auto-detected when unset."
@@ -120,6 +127,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Events waiting for one slow subscriber before it is resynced from the log.",
     )
+
+    @field_validator("cdp_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        """`a,b` from the environment as a list of URLs."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.http",
     "tests.fixtures.broker",
     "tests.fixtures.pages",
+    "tests.fixtures.chromium_fleet",
 ]

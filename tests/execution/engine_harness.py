@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from execution.actors import register_actors
 from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
+from execution.sandboxes.base import SandboxProvider
 from execution.sandboxes.chromium import find_chromium
 from execution.sandboxes.local import LocalSandboxProvider
 from models.database import create_engine, create_session_factory, transaction
@@ -176,13 +177,18 @@ __all__ = ["PAGES", "Team", "serve_pages", "step"]
 
 
 def start_engine(
-    url: str, broker: StubBroker, artifacts: Path, *, chromium: Path | None = None
+    url: str,
+    broker: StubBroker,
+    artifacts: Path,
+    *,
+    chromium: Path | None = None,
+    provider: SandboxProvider | None = None,
 ) -> tuple[Engine, dramatiq.Worker]:
     # The actors run on Dramatiq's event loop thread: the engine gets its own connections.
     database = create_engine(url, pool_size=4)
     engine = Engine(
         sessions=create_session_factory(database),
-        provider=LocalSandboxProvider(chromium or find_chromium(None)),
+        provider=provider or LocalSandboxProvider(chromium or find_chromium(None)),
         broker=broker,
         artifacts=artifacts,
         step_timeout_ms=5_000,

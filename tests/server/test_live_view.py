@@ -1,8 +1,9 @@
-"""The local sandbox's live view: a real Chromium casting through Redis to the api's stream."""
+"""The live view: a real Chromium (local, or remote over CDP) casting through Redis to the api."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,11 +14,13 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from execution.live_view import LiveViewConfig, watched_key
-from execution.sandboxes.base import SandboxSpec
+from execution.sandboxes.base import Sandbox, SandboxProvider, SandboxSpec
+from execution.sandboxes.cdp import CdpSandboxProvider
 from execution.sandboxes.chromium import find_chromium
-from execution.sandboxes.local import LocalSandbox, LocalSandboxProvider
+from execution.sandboxes.local import LocalSandboxProvider
 from server.embedded import free_port
 from server.settings import Settings
+from tests.fixtures.chromium_fleet import chromium_fleet
 
 JPEG_START = b"\xff\xd8"
 # A page that keeps painting, as pages under test do while steps play.
@@ -38,18 +41,27 @@ async def api_url(app: Starlette) -> AsyncIterator[str]:
     await serving
 
 
-@pytest.fixture
-async def sandbox(settings: Settings, redis_url: str, api_url: str) -> AsyncIterator[LocalSandbox]:
+@pytest.fixture(params=["local", "cdp"])
+async def sandbox(
+    request: pytest.FixtureRequest, settings: Settings, redis_url: str, api_url: str
+) -> AsyncIterator[Sandbox]:
+    """A sandbox of each kind that has a screencast: a local Chromium, a fleet's over CDP."""
     config = LiveViewConfig(
         redis_url=redis_url, base_url=api_url, secret=settings.secret_key.get_secret_value()
     )
-    chromium = find_chromium(None)
-    assert chromium is not None
-    provider = LocalSandboxProvider(chromium, live_view=config)
-    created = await provider.create(SandboxSpec(run_id=uuid.uuid4(), item_id=uuid.uuid4()))
-    yield created
-    await created.close()
-    await provider.aclose()
+    with contextlib.ExitStack() as stack:
+        provider: SandboxProvider
+        if request.param == "cdp":
+            fleet = stack.enter_context(chromium_fleet(1))
+            provider = CdpSandboxProvider([fleet[0].url], live_view=config)
+        else:
+            chromium = find_chromium(None)
+            assert chromium is not None
+            provider = LocalSandboxProvider(chromium, live_view=config)
+        created = await provider.create(SandboxSpec(run_id=uuid.uuid4(), item_id=uuid.uuid4()))
+        yield created
+        await created.close()
+        await provider.aclose()
 
 
 async def first_frame(http: httpx.AsyncClient, url: str) -> tuple[str, bytes]:
@@ -68,7 +80,7 @@ async def first_frame(http: httpx.AsyncClient, url: str) -> tuple[str, bytes]:
 
 
 async def test_the_vnc_url_streams_the_page_while_it_is_watched(
-    sandbox: LocalSandbox, redis: Redis
+    sandbox: Sandbox, redis: Redis
 ) -> None:
     page = await sandbox.context.new_page()
     await page.set_content(TICKING)
@@ -91,7 +103,7 @@ async def test_the_vnc_url_streams_the_page_while_it_is_watched(
 
 
 async def test_a_live_view_url_without_its_signature_is_not_found(
-    sandbox: LocalSandbox, api_url: str
+    sandbox: Sandbox, api_url: str
 ) -> None:
     assert sandbox.vnc_url is not None
     item = sandbox.vnc_url.split("/live/")[1].split("?")[0]
