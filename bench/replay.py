@@ -219,7 +219,7 @@ def main() -> None:
                 "provider": LocalSandboxProvider(chromium),
                 "artifacts": root / "artifacts",
                 "step_timeout_ms": 15_000,
-                "threads": 2,
+                "concurrency": 2,
                 "stop": stop,
             },
         )

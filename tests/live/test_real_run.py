@@ -29,7 +29,7 @@ def worker(migrated_database_url: str, redis_url: str, tmp_path: Path) -> Iterat
         TESTRUN_CHROMIUM=str(find_chromium(None)),
         TESTRUN_ARTIFACTS_DIR=str(tmp_path / "artifacts"),
     )
-    with started("worker", "--threads", "2", env=env) as (process, output):
+    with started("worker", "--concurrency", "2", env=env) as (process, output):
         output.wait_for("worker ready", timeout=60)
         yield
         process.send_signal(signal.SIGTERM)  # closes its browsers before it exits
