@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,16 +27,6 @@ def spec() -> SandboxSpec:
 def nothing_listens() -> str:
     """A DevTools URL on a port nobody listens on (a fleet member that is down)."""
     return f"http://127.0.0.1:{free_port()}"
-
-
-@pytest.fixture
-def cdp_engine(
-    migrated_database_url: str, stub_broker: StubBroker, artifacts: Path, fleet: list[FleetBrowser]
-) -> Iterator[Engine]:
-    provider = CdpSandboxProvider([browser.url for browser in fleet])
-    found, worker = start_engine(migrated_database_url, stub_broker, artifacts, provider=provider)
-    yield found
-    stop_engine(found, worker)
 
 
 async def test_contexts_go_to_the_least_loaded_endpoint_and_close_there(
