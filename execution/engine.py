@@ -17,6 +17,7 @@ import dramatiq
 from sqlalchemy import select
 
 from execution import recording
+from execution.artifact_storage import ArtifactStorage
 from execution.claims import (
     MAX_EXECUTIONS,
     Claim,
@@ -57,6 +58,8 @@ class Engine:
     artifacts: Path
     step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS
     worker: str = ""
+    # Where result files go after the local directory; None: they stay in `artifacts`.
+    storage: ArtifactStorage | None = None
 
     def __post_init__(self) -> None:
         """Name the worker after its process unless told otherwise."""
@@ -104,6 +107,7 @@ class Engine:
                 artifacts=self.artifacts,
                 stop=stop,
                 worker=self.worker,
+                storage=self.storage,
             )
             claims = await replay.run()
         finally:

@@ -20,6 +20,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from execution.actors import register_actors
+from execution.artifact_storage import ArtifactStorage
 from execution.engine import Engine
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
 from execution.sandboxes.base import SandboxProvider
@@ -75,6 +76,7 @@ def run_worker(
     step_timeout_ms: int,
     concurrency: int,
     db_pool_size: int = 10,
+    storage: ArtifactStorage | None = None,
     stop: threading.Event,
 ) -> None:
     """Run items, `concurrency` at once, until `stop` is set, then drain and stop.
@@ -106,6 +108,7 @@ def run_worker(
         broker=broker,
         artifacts=artifacts,
         step_timeout_ms=step_timeout_ms,
+        storage=storage,
     )
     register_actors(broker, engine)
     # One thread (a message slot) per item at once; see the module's docstring.

@@ -82,6 +82,7 @@ def worker(concurrency: int | None, threads: int | None) -> None:
     from execution.broker import create_broker
     from execution.worker import CLIENT_NAME, broker_connections, default_concurrency, run_worker
     from server.sandboxes import sandbox_provider
+    from server.services import artifact_storage
 
     settings = _settings()
     database_url = _require("require_database_url")
@@ -103,6 +104,7 @@ def worker(concurrency: int | None, threads: int | None) -> None:
         step_timeout_ms=settings.step_timeout_ms,
         concurrency=items,
         db_pool_size=settings.db_pool_size,
+        storage=artifact_storage(settings),
         stop=stop,
     )
 

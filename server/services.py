@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from execution.artifact_storage import (
+    ArtifactStorage,
+    LocalArtifactStorage,
+    ObjectArtifactStorage,
+    S3Location,
+)
 from execution.broker import create_broker
 from execution.dispatch import QueueDispatcher
 from execution.events import RedisEventBus, RedisEventPublisher
@@ -15,6 +21,20 @@ from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
 from resolvers.run_feeds import LiveRuns
 from server.settings import Settings
+
+
+def artifact_storage(settings: Settings) -> ArtifactStorage:
+    """Where artifacts are kept: TESTRUN_ARTIFACTS_URL's bucket, else TESTRUN_ARTIFACTS_DIR."""
+    if not settings.artifacts_url:
+        return LocalArtifactStorage(settings.artifacts_dir)
+    secret = settings.s3_secret_access_key
+    return ObjectArtifactStorage(
+        S3Location.parse(settings.artifacts_url),
+        endpoint=settings.s3_endpoint,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+    )
 
 
 @dataclass(slots=True)
@@ -31,6 +51,8 @@ class Services:
     # Subscriptions' events: one Redis pub/sub connection for the process.
     live: LiveRuns | None = None
     bus: RedisEventBus | None = None
+    # Where artifacts are served from; None: the settings' artifacts directory.
+    artifacts: ArtifactStorage | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -58,6 +80,7 @@ class Services:
             read_session_factory=create_read_session_factory(engine),
             live=LiveRuns(sessions, bus),
             bus=bus,
+            artifacts=artifact_storage(settings),
         )
 
     @property

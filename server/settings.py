@@ -72,6 +72,30 @@ class Settings(BaseSettings):
         default=Path("var/artifacts"),
         description="Screenshots, videos, traces and reports.",
     )
+    artifacts_url: str | None = Field(
+        default=None,
+        pattern=r"^s3://[^/]+(/.*)?$",
+        description="s3://bucket/prefix: keep artifacts in S3-compatible storage instead of "
+        "TESTRUN_ARTIFACTS_DIR (workers upload each result's files, the api streams them).",
+    )
+    s3_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_ENDPOINT_URL"),
+        description="S3-compatible server for TESTRUN_ARTIFACTS_URL (MinIO...); unset: AWS.",
+    )
+    s3_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_REGION"), description="S3 region."
+    )
+    s3_access_key_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_ACCESS_KEY_ID"),
+        description="S3 access key for TESTRUN_ARTIFACTS_URL.",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY"),
+        description="S3 secret key for TESTRUN_ARTIFACTS_URL.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr("dev-insecure-secret-change-me"),
         description="Signs artifact URLs and webhooks. Set a random value in production.",

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.broker",
     "tests.fixtures.pages",
     "tests.fixtures.chromium_fleet",
+    "tests.fixtures.object_storage",
 ]

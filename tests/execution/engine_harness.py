@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.actors import register_actors
+from execution.artifact_storage import ArtifactStorage
 from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
 from execution.sandboxes.base import SandboxProvider
@@ -183,6 +184,7 @@ def start_engine(
     *,
     chromium: Path | None = None,
     provider: SandboxProvider | None = None,
+    storage: ArtifactStorage | None = None,
 ) -> tuple[Engine, dramatiq.Worker]:
     # The actors run on Dramatiq's event loop thread: the engine gets its own connections.
     database = create_engine(url, pool_size=4)
@@ -192,6 +194,7 @@ def start_engine(
         broker=broker,
         artifacts=artifacts,
         step_timeout_ms=5_000,
+        storage=storage,
     )
     register_actors(broker, engine)
     worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=4)
