@@ -155,3 +155,23 @@ async def test_python_scripts_are_refused_with_remote_browsers(
     (script,) = await rows(team, ScriptResult, test_run_result_id=result.id)
     assert (result.status, result.pre_script_aborted) == ("failed", True)
     assert (script.status, script.exit_code, script.stderr) == ("failed", 126, SCRIPTS_REFUSED)
+
+
+async def test_a_browser_of_the_fleet_killed_mid_way_is_passed_over(
+    fleet: list[FleetBrowser],
+) -> None:
+    provider = CdpSandboxProvider([browser.url for browser in fleet])
+    first = [await provider.create(spec()) for _ in range(2)]
+    assert {sandbox.endpoint.url for sandbox in first} == {fleet[0].url, fleet[1].url}
+    fleet[0].process.kill()  # SIGKILL: its connection and contexts vanish
+    fleet[0].process.wait(timeout=10)
+
+    for sandbox in first:
+        await sandbox.close()  # the dead one's close does not raise
+    after = [await provider.create(spec()) for _ in range(3)]
+
+    assert {sandbox.endpoint.url for sandbox in after} == {fleet[1].url}
+    assert [endpoint.open_contexts for endpoint in provider.endpoints] == [0, 3]
+    for sandbox in after:
+        await sandbox.close()
+    await provider.aclose()
