@@ -16,7 +16,7 @@ from tests.execution.engine_harness import Team, rows, step
 
 # Waits of the six test cases in execution order: the long one last, where strict order
 # starts it when the short ones are done, and the other slot idles while it runs.
-WAITS_S = [1, 1, 1, 1, 1, 5]
+WAITS_S = [1, 1, 1, 1, 1, 8]
 SLOTS = 2
 
 
@@ -112,5 +112,6 @@ async def test_unknown_durations_start_first_and_sequential_runs_keep_their_orde
     def start_order(found: list[TestRunItem]) -> list[int]:
         return [item.execution_order for item in sorted(found, key=lambda i: i.started_at)]
 
-    assert start_order(await rows(team, TestRunItem, test_run_id=balanced))[0] == 3
+    # Two at a time: the never-run one is in the first claim (same start), before item 2.
+    assert set(start_order(await rows(team, TestRunItem, test_run_id=balanced))[:2]) == {1, 3}
     assert start_order(await rows(team, TestRunItem, test_run_id=sequential)) == [1, 2, 3]
