@@ -1,5 +1,6 @@
 # The testrun image: `testrun api` by default; `worker`, `scheduler`, `migrate` as commands.
-# Carries Debian's Chromium for the local sandbox (TESTRUN_SANDBOX=local).
+# Carries Debian's Chromium for the local sandbox (TESTRUN_SANDBOX=local), and bubblewrap
+# for its scripts (which also need user namespaces: see README, "Scripts").
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # fonts-liberation: metric-compatible Arial/Times/Courier, so pages lay out (and screenshots
 # look) as on a desktop browser instead of falling back to whatever font is left.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium fonts-liberation \
+    && apt-get install -y --no-install-recommends chromium fonts-liberation bubblewrap \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

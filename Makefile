@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: dev test check bench install chromium schema clean
+.PHONY: dev test check bench install chromium isolation schema clean
 
 # The virtualenv with the project (editable) and its extras; redone when pyproject changes.
 $(STAMP): pyproject.toml
@@ -21,10 +21,15 @@ install: $(STAMP)
 chromium: $(STAMP)
 	@$(BIN)/testrun chromium --install
 
-dev: $(STAMP) chromium
+# bubblewrap, which isolates test scripts from the worker: as root on Debian it installs
+# the package when bwrap is missing; then it checks that scripts can be isolated here.
+isolation: $(STAMP)
+	@$(BIN)/testrun isolation --install
+
+dev: $(STAMP) chromium isolation
 	$(BIN)/testrun dev
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium isolation
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 check: $(STAMP)
@@ -32,7 +37,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) chromium
+bench: $(STAMP) chromium isolation
 	@$(BIN)/python -m bench
 
 # Rewrite schema/schema.graphql from the code (a test fails when they differ).

@@ -7,8 +7,8 @@ import uuid
 
 import dramatiq
 
-from execution.dispatch import RUNS_QUEUE, START_RUN
-from execution.engine import EXECUTE_ITEM, Engine
+from execution.dispatch import EXECUTE_ITEM, RUNS_QUEUE, START_RUN
+from execution.engine import Engine
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ never move an item backwards or run it twice at once.
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,15 @@ HEARTBEAT_EVERY = timedelta(seconds=5)
 HEARTBEAT_TIMEOUT = timedelta(seconds=60)
 # Executions of one item the reaper starts before it gives up and fails the item.
 MAX_EXECUTIONS = 3
+# The PostgreSQL advisory lock key under which running items are counted and claimed when
+# TESTRUN_MAX_RUNNING_ITEMS caps them ("testrun" in ASCII, so no other use collides).
+RUNNING_ITEMS_LOCK = 0x74657374_72756E
+# Runs with waiting items looked at by one claim; the rest wait for the next slot to free.
+WAITING_RUNS_PER_CLAIM = 50
+# The global cap on running items (TESTRUN_MAX_RUNNING_ITEMS) of the execution in progress.
+# The engine sets it once per message (and the reaper per process), so that every path that
+# claims (an item ending, a start, a reap) honours it without each passing it down.
+RUNNING_CAP: ContextVar[int | None] = ContextVar("running_cap", default=None)
 # Recent executions of a test case whose median duration is its expected one.
 DURATION_SAMPLES = 10
 
@@ -41,8 +51,89 @@ async def claim_next_items(session: AsyncSession, run: TestRun, *, worker: str) 
     """Mark the next queued items running, up to the run's parallelism; the run is locked.
 
     Items are taken in `execution_order` with `FOR UPDATE SKIP LOCKED`: a row another
-    transaction holds is passed over rather than waited for.
+    transaction holds is passed over rather than waited for. Under a global cap on running
+    items (`RUNNING_CAP`), the free slots go to the waiting items of every run instead
+    (see `claim_waiting_items`), and the run shows `queued` while all its items wait.
     """
+    max_running = RUNNING_CAP.get()
+    if max_running is not None:
+        return await claim_waiting_items(
+            session, worker=worker, max_running=max_running, locked_run=run
+        )
+    return await _claim_of_run(session, run, worker=worker, most=None)
+
+
+async def claim_waiting_items(
+    session: AsyncSession, *, worker: str, max_running: int, locked_run: TestRun | None = None
+) -> list[Claim]:
+    """Fill the free slots under the global cap with waiting items of any run.
+
+    Runs are served by `priority` (higher first), then the earliest started.
+
+    A transaction-scoped advisory lock makes the count of running items and the claims
+    one step across all workers. Runs are locked `SKIP LOCKED` after it (never waited
+    for), so it cannot deadlock with a caller holding one run's lock. `locked_run`, the
+    caller's run, goes `queued` when none of its items runs any more.
+    """
+    await session.execute(select(func.pg_advisory_xact_lock(RUNNING_ITEMS_LOCK)))
+    running = await session.scalar(
+        select(func.count()).where(TestRunItem.status == ItemStatus.RUNNING)
+    )
+    free = max_running - (running or 0)
+    claims: list[Claim] = []
+    if free > 0:
+        waiting = (
+            select(TestRunItem.id)
+            .where(TestRunItem.test_run_id == TestRun.id, TestRunItem.status == ItemStatus.QUEUED)
+            .exists()
+        )
+        candidates = await session.scalars(
+            select(TestRun)
+            .where(TestRun.status.in_((RunStatus.RUNNING, RunStatus.QUEUED)), waiting)
+            .order_by(TestRun.priority.desc(), TestRun.started_at, TestRun.id)
+            .limit(WAITING_RUNS_PER_CLAIM)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        for run in candidates.all():
+            found = await _claim_of_run(session, run, worker=worker, most=free - len(claims))
+            if found and run.status == RunStatus.QUEUED:
+                await _set_run_status(session, run, RunStatus.RUNNING)
+            claims += found
+            if len(claims) >= free:
+                break
+    if locked_run is not None and locked_run.status == RunStatus.RUNNING:
+        by_status = dict(
+            (
+                await session.execute(
+                    select(TestRunItem.status, func.count())
+                    .where(TestRunItem.test_run_id == locked_run.id)
+                    .group_by(TestRunItem.status)
+                )
+            ).all()
+        )
+        if by_status.get(ItemStatus.QUEUED) and not by_status.get(ItemStatus.RUNNING):
+            await _set_run_status(session, locked_run, RunStatus.QUEUED)
+    return claims
+
+
+async def _set_run_status(session: AsyncSession, run: TestRun, status: RunStatus) -> None:
+    """Move a locked run between `running` and `queued` (waiting for a global slot)."""
+    await session.execute(
+        update(TestRun)
+        .where(TestRun.id == run.id, TestRun.status.in_((RunStatus.RUNNING, RunStatus.QUEUED)))
+        .values(status=status, updated_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    run.status = status
+    await append_run_event(
+        session, run_id=run.id, type="run.updated", payload={"status": status.value}
+    )
+
+
+async def _claim_of_run(
+    session: AsyncSession, run: TestRun, *, worker: str, most: int | None
+) -> list[Claim]:
     limit = run.parallel_count if run.parallel_enabled else 1
     running = await session.scalar(
         select(func.count()).where(
@@ -50,6 +141,8 @@ async def claim_next_items(session: AsyncSession, run: TestRun, *, worker: str) 
         )
     )
     free = limit - (running or 0)
+    if most is not None:
+        free = min(free, most)
     if free <= 0:
         return []
     queued = list(

@@ -8,26 +8,28 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dramatiq
 from sqlalchemy import select
 
 from execution import recording
 from execution.artifact_storage import ArtifactStorage
 from execution.claims import (
     MAX_EXECUTIONS,
+    RUNNING_CAP,
     Claim,
     beat,
     claim_next_items,
+    claim_waiting_items,
     reap_stuck_items,
 )
-from execution.dispatch import RUNS_QUEUE
+from execution.dispatch import ItemQueue
 from execution.item_plan import ItemPlan
 from execution.item_replay import ItemReplay
+from execution.log_context import bind_log_context
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
 from execution.scripts import LANGUAGES, Script
@@ -36,10 +38,10 @@ from models.enums import ItemStatus, ResultStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
 from resolvers.run_locks import lock_running_run
+from resolvers.script_variables import script_environment
 
 logger = logging.getLogger(__name__)
 
-EXECUTE_ITEM = "execute_item"
 DEFAULT_STEP_TIMEOUT_MS = 15_000
 
 
@@ -54,10 +56,12 @@ class Engine:
 
     sessions: Sessions
     provider: SandboxProvider
-    broker: dramatiq.Broker
+    queue: ItemQueue
     artifacts: Path
     step_timeout_ms: int = DEFAULT_STEP_TIMEOUT_MS
     worker: str = ""
+    # TESTRUN_MAX_RUNNING_ITEMS: running items over every worker; None: no global cap.
+    max_running_items: int | None = None
     # Where result files go after the local directory; None: they stay in `artifacts`.
     storage: ArtifactStorage | None = None
 
@@ -67,36 +71,52 @@ class Engine:
 
     async def start_run(self, run_id: uuid.UUID) -> None:
         """Claim the run's first items (up to its parallelism) and send them to the workers."""
+        RUNNING_CAP.set(self.max_running_items)  # this message's context only
+        bind_log_context(run_id=run_id, worker=self.worker)
         async with transaction(self.sessions) as session:
             run = await lock_running_run(session, run_id)
             claims = [] if run is None else await claim_next_items(session, run, worker=self.worker)
         if run is None:
             logger.info("run %s is not running; start message dropped", run_id)
-        await enqueue_items(self.broker, claims)
+        await self.queue.send_items(claims)
 
     async def execute_item(self, item_id: uuid.UUID, attempt: int) -> None:
         """Replay a claimed item; a message for an item not running under `attempt` is dropped."""
+        RUNNING_CAP.set(self.max_running_items)  # this message's context only
+        bind_log_context(item_id=item_id, worker=self.worker)
         claim = Claim(item_id, attempt)
         plan = await self._plan(claim)
         if plan is None:
             logger.info("item %s attempt %d is not running; message dropped", item_id, attempt)
             return
+        bind_log_context(run_id=plan.run_id)
+        logger.info("item %s attempt %d executing", item_id, attempt)
         if await recording.open_results(self.sessions, item_id):
             await self._end_interrupted(plan)
             return
         if not plan.steps:
-            await enqueue_items(
-                self.broker,
-                await recording.finish_without_result(
-                    self.sessions,
-                    claim,
-                    plan.run_id,
-                    status=ItemStatus.NO_RUN,
-                    error="The test case has no proven steps",
-                    worker=self.worker,
-                ),
+            claims = await recording.finish_without_result(
+                self.sessions,
+                claim,
+                plan.run_id,
+                status=ItemStatus.NO_RUN,
+                error="The test case has no proven steps",
+                worker=self.worker,
             )
-            return
+        else:
+            claims = await self._replay(plan, claim)
+        logger.info("item %s attempt %d ended", item_id, attempt)
+        await self.queue.send_items([*claims, *await self._fill_free_slots()])
+
+    async def _fill_free_slots(self) -> list[Claim]:
+        """Under a global cap, the slot an item freed goes to the next waiting item of any run.
+
+        The item's own run claimed its next items already; this also serves the others
+        (and the slot of an item that completed its run).
+        """
+        return await claim_free_slots(self.sessions, worker=self.worker)
+
+    async def _replay(self, plan: ItemPlan, claim: Claim) -> list[Claim]:
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch(lambda: self._beat(claim), stop))
         try:
@@ -109,11 +129,10 @@ class Engine:
                 worker=self.worker,
                 storage=self.storage,
             )
-            claims = await replay.run()
+            return await replay.run()
         finally:
             stop.set()
             await watcher
-        await enqueue_items(self.broker, claims)
 
     async def _end_interrupted(self, plan: ItemPlan) -> None:
         """Fail an execution that an earlier delivery of its message began: never replay it.
@@ -140,7 +159,7 @@ class Engine:
                 error=message,
                 worker=self.worker,
             )
-        await enqueue_items(self.broker, claims)
+        await self.queue.send_items([*claims, *await self._fill_free_slots()])
 
     async def _beat(self, claim: Claim) -> str | None:
         async with transaction(self.sessions) as session:
@@ -164,7 +183,11 @@ class Engine:
             if row is None:
                 return None
             _, run, case = row
-            wanted = [*(case.pre_script_ids or []), *(case.post_script_ids or [])]
+            wanted = [
+                *(case.pre_script_ids or []),
+                *(case.post_script_ids or []),
+                *(case.on_demand_script_ids or []),
+            ]
             scripts = {
                 script.id: script
                 for script in await session.scalars(
@@ -173,6 +196,7 @@ class Engine:
                     )
                 )
             }
+            variables = await script_environment(session, run.project_id) if scripts else {}
         steps = sorted(_steps(case.proven_steps), key=lambda step: step["step_number"])
         viewport = None
         if run.viewport_width and run.viewport_height:
@@ -185,6 +209,7 @@ class Engine:
             data_rows=[row for row in (case.data_rows or []) if isinstance(row, dict)],
             pre_scripts=_scripts(scripts, case.pre_script_ids),
             post_scripts=_scripts(scripts, case.post_script_ids),
+            on_demand_scripts=_by_step(_scripts(scripts, case.on_demand_script_ids)),
             max_attempt=run.retry_count if run.retry_on_failure else 0,
             viewport=viewport,
             step_timeout_ms=self.step_timeout_ms,
@@ -192,24 +217,24 @@ class Engine:
             record_video=run.record_video,
             keep_trace_on_failure=run.keep_trace_on_failure,
             step_delay_ms=run.step_delay_ms,
+            script_env={
+                **variables,
+                "TESTRUN_RUN_ID": str(run.id),
+                "TESTRUN_ITEM_ID": str(claim.item_id),
+            },
         )
 
 
-async def enqueue_items(broker: dramatiq.Broker, claims: Sequence[Claim]) -> None:
-    """Send one `execute_item` message per claimed item."""
-    for claim in claims:
-        message: dramatiq.Message[None] = dramatiq.Message(
-            queue_name=RUNS_QUEUE,
-            actor_name=EXECUTE_ITEM,
-            args=(str(claim.item_id), claim.attempt),
-            kwargs={},
-            options={},
-        )
-        # The broker's client is synchronous; keep the event loop free while it talks.
-        await asyncio.to_thread(broker.enqueue, message)
+async def claim_free_slots(sessions: Sessions, *, worker: str) -> list[Claim]:
+    """Under the global cap (`RUNNING_CAP`), claim waiting items of any run for free slots."""
+    max_running = RUNNING_CAP.get()
+    if max_running is None:
+        return []
+    async with transaction(sessions) as session:
+        return await claim_waiting_items(session, worker=worker, max_running=max_running)
 
 
-async def reap(sessions: Sessions, broker: dramatiq.Broker, *, worker: str = "") -> int:
+async def reap(sessions: Sessions, queue: ItemQueue, *, worker: str = "") -> int:
     """Hand items of dead workers to new executions (or fail them); how many were reaped."""
     worker = worker or worker_name()
     async with transaction(sessions) as session:
@@ -232,7 +257,8 @@ async def reap(sessions: Sessions, broker: dramatiq.Broker, *, worker: str = "")
                 error=f"Its worker stopped answering, {MAX_EXECUTIONS} times in a row",
                 worker=worker,
             )
-    await enqueue_items(broker, claims)
+    # Also whatever waits for a slot that an ending nobody saw (a lost worker) freed.
+    await queue.send_items([*claims, *await claim_free_slots(sessions, worker=worker)])
     return len(reaped.requeued) + len(reaped.failed)
 
 
@@ -256,10 +282,20 @@ def _scripts(found: dict[uuid.UUID, TestScript], ids: list[uuid.UUID] | None) ->
             code=script.code,
             is_critical=script.is_critical,
             timeout_seconds=script.timeout_seconds,
+            attached_to_step=script.attached_to_step,
         )
         for script in (found.get(uuid.UUID(str(id_))) for id_ in ids or [])
         if script is not None and script.language in LANGUAGES
     ]
+
+
+def _by_step(scripts: list[Script]) -> dict[int, list[Script]]:
+    """On-demand scripts by the step they follow, in the test case's order."""
+    found: dict[int, list[Script]] = {}
+    for script in scripts:
+        if script.script_type == "on_demand" and script.attached_to_step is not None:
+            found.setdefault(script.attached_to_step, []).append(script)
+    return found
 
 
 async def watch(

@@ -20,6 +20,7 @@ from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
+from execution.metrics import EVENT_PUBLISH_SECONDS
 from resolvers.events import LiveEvent, project_channel, run_channel
 
 logger = logging.getLogger(__name__)
@@ -48,12 +49,14 @@ class RedisEventPublisher:
             return
         try:
             async with asyncio.timeout(self.timeout_s):
+                started = time.perf_counter()
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for event in events:
                         data = event.encode()
                         pipe.publish(run_channel(event.run_id), data)
                         pipe.publish(project_channel(event.project_id), data)
                     await pipe.execute()
+                EVENT_PUBLISH_SECONDS.observe(time.perf_counter() - started)
         except (RedisError, OSError, TimeoutError) as error:
             logger.warning(
                 "run events not published, subscribers will read them from the log: %s "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from execution.claims import Claim
@@ -55,3 +55,7 @@ class ItemPlan:
     record_video: bool = False
     keep_trace_on_failure: bool = False
     step_delay_ms: int = 0
+    # On-demand scripts by the step number they run right after.
+    on_demand_scripts: dict[int, list[Script]] = field(default_factory=dict)
+    # The environment of python and shell scripts: the project's script variables and context.
+    script_env: dict[str, str] = field(default_factory=dict)

@@ -21,7 +21,7 @@ from execution.page_events import DialogAnswer, PageEvents, environment_of
 from execution.recording import RecordingFailed, ResultEnd, ResultStart, Sessions, persist
 from execution.result_files import ResultFiles
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
-from execution.scripts import Script, run_script
+from execution.scripts import Script, run_script, script_error
 from execution.steps import execute_step
 from execution.steps.base import StepContext, StepOutcome
 from models.enums import ResultStatus
@@ -193,7 +193,7 @@ class ItemReplay:
             if aborted is not None:
                 failure = Failure(0, aborted)
             else:
-                failure, played = await self._steps(result_id, row or {}, files, events)
+                failure, played = await self._steps(sandbox, result_id, row or {}, files, events)
         except RecordingFailed as failed:  # a script's result could not be stored
             failure = Failure(0, str(failed))
         unrecorded = await self._record_skipped(result_id, played)
@@ -246,7 +246,12 @@ class ItemReplay:
             logger.exception("could not store the files of %s", files.folder)
 
     async def _steps(
-        self, result_id: uuid.UUID, row: Mapping[str, Any], files: ResultFiles, events: PageEvents
+        self,
+        sandbox: Sandbox,
+        result_id: uuid.UUID,
+        row: Mapping[str, Any],
+        files: ResultFiles,
+        events: PageEvents,
     ) -> tuple[Failure | None, int]:
         """Play the steps in order until one fails or the run stops: the failure, steps stored.
 
@@ -300,6 +305,13 @@ class ItemReplay:
                 return Failure(
                     step["step_number"], outcome.error or "Step failed", screenshot
                 ), played
+            attached = self.plan.on_demand_scripts.get(step["step_number"], [])
+            try:
+                aborted = await self._scripts(sandbox, page, result_id, attached)
+            except RecordingFailed as failed:  # the step is stored: the replay ends after it
+                return Failure(step["step_number"], str(failed)), played
+            if aborted is not None:
+                return Failure(step["step_number"], aborted), played
         return None, played
 
     async def _record_unrecorded(
@@ -418,16 +430,15 @@ class ItemReplay:
         result_id: uuid.UUID,
         scripts: Sequence[Script],
     ) -> str | None:
-        """Run scripts in order; the message of a critical one that failed (which aborts)."""
+        """Run scripts in order; the message of a critical pre- or on-demand script that failed.
+
+        Such a failure ends the scripts of `scripts` (and the result: see the callers).
+        """
         for script in scripts:
             executed_at = datetime.now(UTC)
-            outcome = await run_script(sandbox, page, script)
+            outcome = await run_script(sandbox, page, script, env=self.plan.script_env)
             passed = outcome.exit_code == 0
-            error = None
-            if outcome.timed_out:
-                error = f"Timed out after {script.timeout_seconds} s"
-            elif not passed:
-                error = f"Exited with code {outcome.exit_code}"
+            error = script_error(script, outcome)
             recorded = ScriptResultInput(
                 test_script_id=script.id,
                 script_name=script.name,
@@ -448,6 +459,11 @@ class ItemReplay:
             )
             if not passed and script.is_critical and script.script_type == "pre_execution":
                 return f"Critical pre-script '{script.name}' failed: {error}"
+            if not passed and script.is_critical and script.script_type == "on_demand":
+                after = script.attached_to_step
+                return (
+                    f"Critical on-demand script '{script.name}' after step {after} failed: {error}"
+                )
         return None
 
 

@@ -19,9 +19,11 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from execution.claims import RUNNING_CAP
 from execution.dispatch import QueueDispatcher
 from execution.engine import reap
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
+from execution.metrics import REAPED_ITEMS
 from execution.notifications import (
     NOTIFICATIONS_QUEUE,
     Notifier,
@@ -90,7 +92,8 @@ def reaper(broker: dramatiq.Broker) -> Job:
     """The job that hands items of dead workers to new executions (see `engine.reap`)."""
 
     async def reap_stuck_items(sessions: async_sessionmaker[AsyncSession]) -> None:
-        reaped = await reap(sessions, broker)
+        reaped = await reap(sessions, QueueDispatcher(broker))
+        REAPED_ITEMS.inc(reaped)
         if reaped:
             logger.warning("reaped %d items whose worker stopped answering", reaped)
 
@@ -156,6 +159,7 @@ def serve_scheduler(
     base_url: str,
     jobs: Sequence[Job] = (),
     notification_threads: int = 2,
+    max_running_items: int | None = None,
 ) -> None:
     """The `testrun scheduler` process, until SIGINT or SIGTERM.
 
@@ -174,7 +178,12 @@ def serve_scheduler(
     try:
         asyncio.run(
             _serve(
-                broker, database_url=database_url, redis_url=redis_url, base_url=base_url, jobs=jobs
+                broker,
+                database_url=database_url,
+                redis_url=redis_url,
+                base_url=base_url,
+                jobs=jobs,
+                max_running_items=max_running_items,
             )
         )
     finally:
@@ -189,7 +198,10 @@ async def _serve(
     redis_url: str,
     base_url: str,
     jobs: Sequence[Job],
+    max_running_items: int | None,
 ) -> None:
+    # The reaper's claims honour the global cap too; its task inherits this context.
+    RUNNING_CAP.set(max_running_items)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -28,7 +28,7 @@ _ERROR_LEVELS = frozenset({"error", "warning", "assert"})
 
 @dataclass(frozen=True, slots=True)
 class Script:
-    """A pre- or post-execution script of the test case."""
+    """A pre-execution, post-execution or on-demand script of the test case."""
 
     id: uuid.UUID
     name: str
@@ -37,16 +37,33 @@ class Script:
     code: str
     is_critical: bool
     timeout_seconds: int
+    attached_to_step: int | None = None  # on_demand scripts: run right after this step
 
 
-async def run_script(sandbox: Sandbox, page: Page, script: Script) -> CommandResult:
-    """Run `script` where its language runs; its end (exit, timeout) is a result, never raised."""
+async def run_script(
+    sandbox: Sandbox, page: Page, script: Script, *, env: dict[str, str]
+) -> CommandResult:
+    """Run `script` where its language runs; its end (exit, timeout) is a result, never raised.
+
+    Python and shell scripts get `env` as their environment (javascript runs in the page).
+    """
     if script.language == "javascript":
         return await run_in_page(page, script.code, timeout_s=script.timeout_seconds)
     file_name, command = SANDBOX_COMMANDS[script.language]
     return await sandbox.run_command(
-        command, timeout_s=script.timeout_seconds, files={file_name: script.code}
+        command, timeout_s=script.timeout_seconds, files={file_name: script.code}, env=env
     )
+
+
+def script_error(script: Script, outcome: CommandResult) -> str | None:
+    """Why `script` failed, as its result shows it; None when it passed."""
+    if outcome.error is not None:
+        return outcome.error
+    if outcome.timed_out:
+        return f"Timed out after {script.timeout_seconds} s"
+    if outcome.exit_code != 0:
+        return f"Exited with code {outcome.exit_code}"
+    return None
 
 
 async def run_in_page(page: Page, code: str, *, timeout_s: float) -> CommandResult:

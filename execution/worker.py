@@ -21,6 +21,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from execution.actors import register_actors
 from execution.artifact_storage import ArtifactStorage
+from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
 from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
 from execution.sandboxes.base import SandboxProvider
@@ -74,6 +75,7 @@ def run_worker(
     provider: SandboxProvider,
     artifacts: Path,
     step_timeout_ms: int,
+    max_running_items: int | None = None,
     concurrency: int,
     db_pool_size: int = 10,
     storage: ArtifactStorage | None = None,
@@ -105,9 +107,10 @@ def run_worker(
     engine = Engine(
         sessions=sessions,
         provider=provider,
-        broker=broker,
+        queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=step_timeout_ms,
+        max_running_items=max_running_items,
         storage=storage,
     )
     register_actors(broker, engine)

@@ -12,6 +12,7 @@ from models.results import (
 )
 from models.runs import RunEvent, TestRun, TestRunItem
 from models.schedules import Schedule, ScheduleExecution
+from models.script_variables import ScriptVariable
 from models.tenancy import ApiToken, Project, ProjectMember, User
 from models.test_cases import TestCase, TestScript
 
@@ -27,6 +28,7 @@ __all__ = [
     "Schedule",
     "ScheduleExecution",
     "ScriptResult",
+    "ScriptVariable",
     "TestCase",
     "TestExecutionHistory",
     "TestRun",

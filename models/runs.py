@@ -57,6 +57,7 @@ class TestRun(Base):
         CheckConstraint("parallel_count BETWEEN 1 AND 10", name="parallel_count"),
         CheckConstraint("retry_count >= 0", name="retry_count"),
         CheckConstraint("step_delay_ms BETWEEN 0 AND 60000", name="step_delay_ms"),
+        CheckConstraint("priority BETWEEN -1000 AND 1000", name="priority"),
         Index("idx_test_runs_project", "project_id"),
         Index("idx_test_runs_status", "status"),
         Index("idx_test_runs_created_at", desc("created_at")),
@@ -111,6 +112,8 @@ class TestRun(Base):
     record_video: Mapped[bool] = flag(False)
     keep_trace_on_failure: Mapped[bool] = flag(False)
     step_delay_ms: Mapped[int] = counter(0)
+    # Higher first when items wait for a slot under TESTRUN_MAX_RUNNING_ITEMS.
+    priority: Mapped[int] = counter(0)
     event_seq: Mapped[int] = counter(0)
     current_item_index: Mapped[int | None]
     created_at: Mapped[datetime] = created_at()

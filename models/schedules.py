@@ -37,6 +37,7 @@ class Schedule(Base):
         CheckConstraint(one_of("repeat_unit", RepeatUnit), name="repeat_unit"),
         CheckConstraint("parallel_count BETWEEN 1 AND 10", name="parallel_count"),
         CheckConstraint("retry_count >= 0", name="retry_count"),
+        CheckConstraint("priority BETWEEN -1000 AND 1000", name="priority"),
         Index("idx_schedules_project", "project_id"),
         Index(
             "idx_schedules_next_exec",
@@ -74,6 +75,8 @@ class Schedule(Base):
     parallel_count: Mapped[int] = counter(1)
     retry_on_failure: Mapped[bool] = flag(False)
     retry_count: Mapped[int] = counter(0)
+    # The priority of the runs it fires.
+    priority: Mapped[int] = counter(0)
     notify_on_completion: Mapped[bool] = flag(True)
     notify_on_failure: Mapped[bool] = flag(True)
     notification_emails: Mapped[list[str] | None] = mapped_column(ARRAY(Text))

@@ -48,6 +48,7 @@ Browser = Literal["chromium", "firefox", "webkit"]
 ParallelCount = Annotated[int, _between(1, 10)]
 RetryCount = Annotated[int, _between(0, 10)]
 StepDelay = Annotated[int, _between(0, 60_000)]
+Priority = Annotated[int, _between(-1000, 1000)]
 
 
 class RunEnvironment(Input):
@@ -84,6 +85,7 @@ class TestRunUpdate(RunEnvironment):
     record_video: bool | None = None
     keep_trace_on_failure: bool | None = None
     step_delay_ms: StepDelay | None = None
+    priority: Priority | None = None
 
     _not_null = field_validator(
         "run_name",
@@ -96,6 +98,7 @@ class TestRunUpdate(RunEnvironment):
         "record_video",
         "keep_trace_on_failure",
         "step_delay_ms",
+        "priority",
         mode="before",
     )(not_null)
 

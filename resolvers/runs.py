@@ -34,7 +34,8 @@ from resolvers.run_locks import lock_test_run, require_pending, scoped_runs
 from resolvers.tokens import Principal
 
 # The rest of a run's configuration says how it executes: it may change only before it starts.
-ANY_TIME_FIELDS = frozenset({"run_name", "tags", "notes"})
+# Priority too: raising it serves a run's waiting items sooner.
+ANY_TIME_FIELDS = frozenset({"run_name", "tags", "notes", "priority"})
 # What a rerun copies from the run it reruns.
 COPIED_FIELDS = (
     "suite_path",
@@ -51,6 +52,7 @@ COPIED_FIELDS = (
     "viewport_height",
     "tags",
     "executor",
+    "priority",
 )
 RERUN_SUFFIX = " (rerun)"
 

@@ -117,6 +117,7 @@ async def launch_schedule_run(
             "parallel_count": schedule.parallel_count,
             "retry_on_failure": schedule.retry_on_failure,
             "retry_count": schedule.retry_count,
+            "priority": schedule.priority,
             "scheduled_at": scheduled_for,
         },
     )

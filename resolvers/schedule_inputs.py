@@ -18,7 +18,7 @@ from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, fi
 from models.enums import RepeatType, RepeatUnit, ScheduleStatus
 from resolvers.errors import FieldError, ValidationFailed
 from resolvers.recurrence import Recurrence, as_wall_clock, first_occurrence
-from resolvers.run_inputs import DateBound
+from resolvers.run_inputs import DateBound, Priority
 from resolvers.validation import Input, Name, PageInput, SuitePath, TimeZone, Varchar255, not_null
 
 _EMAIL = re.compile(
@@ -83,6 +83,7 @@ class ScheduleFields(Input):
     parallel_count: ParallelCount | None = None
     retry_on_failure: bool | None = None
     retry_count: RetryCount | None = None
+    priority: Priority | None = None
     notify_on_completion: bool | None = None
     notify_on_failure: bool | None = None
     notification_emails: Annotated[list[Email], Field(max_length=50)] | None = None
@@ -97,6 +98,7 @@ class ScheduleFields(Input):
         "parallel_count",
         "retry_on_failure",
         "retry_count",
+        "priority",
         "notify_on_completion",
         "notify_on_failure",
         mode="before",
@@ -115,6 +117,7 @@ class ScheduleCreate(ScheduleFields):
     parallel_count: ParallelCount = 1
     retry_on_failure: bool = False
     retry_count: RetryCount = 0
+    priority: Priority = 0
     notify_on_completion: bool = True
     notify_on_failure: bool = True
 

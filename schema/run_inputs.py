@@ -94,6 +94,11 @@ class TestRunUpdateInput(StartTestRunInput):
         default=strawberry.UNSET,
         description="Pause between steps in milliseconds (0-60000, default 0), for slow pages.",
     )
+    priority: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Higher is served first when items wait for a slot under the global cap "
+        "on running items (-1000 to 1000, default 0); may change while the run waits.",
+    )
 
 
 @strawberry.input(description="A new run; `testCaseIds` become its items in that order.")

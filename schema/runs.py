@@ -80,6 +80,9 @@ class TestRun:
         description="Whether failed results keep a Playwright trace."
     )
     step_delay_ms: int = strawberry.field(description="Pause between steps in milliseconds.")
+    priority: int = strawberry.field(
+        description="Higher is served first when items wait for a slot (default 0)."
+    )
     event_seq: int = strawberry.field(description="`seq` of its latest event (testRunEvents).")
     current_item_index: int | None = strawberry.field(
         description="Position of the item executing now, while running."
@@ -142,6 +145,7 @@ class TestRun:
             record_video=row.record_video,
             keep_trace_on_failure=row.keep_trace_on_failure,
             step_delay_ms=row.step_delay_ms,
+            priority=row.priority,
             event_seq=row.event_seq,
             current_item_index=row.current_item_index,
             created_at=row.created_at,

@@ -104,6 +104,7 @@ class Schedule:
     parallel_count: int = strawberry.field(description="Items its runs execute at once (1-10).")
     retry_on_failure: bool = strawberry.field(description="Its runs retry failed items.")
     retry_count: int = strawberry.field(description="Retries per failed item (0-10).")
+    priority: int = strawberry.field(description="Priority of the runs it fires (default 0).")
     notify_on_completion: bool = strawberry.field(description="Email when a run completes.")
     notify_on_failure: bool = strawberry.field(description="Email when a run fails.")
     notification_emails: list[str] | None = strawberry.field(description="Who gets the emails.")
@@ -154,6 +155,7 @@ class Schedule:
             parallel_count=row.parallel_count,
             retry_on_failure=row.retry_on_failure,
             retry_count=row.retry_count,
+            priority=row.priority,
             notify_on_completion=row.notify_on_completion,
             notify_on_failure=row.notify_on_failure,
             notification_emails=row.notification_emails,
@@ -208,6 +210,9 @@ class ScheduleInput:
     parallel_count: int | None = _unset("Items at once, 1-10 (default 1).")
     retry_on_failure: bool | None = _unset("Retry failed items (default false).")
     retry_count: int | None = _unset("Retries per failed item, 0-10 (default 0).")
+    priority: int | None = _unset(
+        "Priority of its runs, -1000 to 1000 (default 0): higher is served first."
+    )
     notify_on_completion: bool | None = _unset("Email when a run completes (default true).")
     notify_on_failure: bool | None = _unset("Email when a run fails (default true).")
     notification_emails: list[str] | None = _unset("Addresses to email, at most 50.")

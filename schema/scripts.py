@@ -29,7 +29,7 @@ class TestScript:
     language: enums.ScriptLanguage = strawberry.field(description="What it is written in.")
     code: str = strawberry.field(description="Its source code.")
     is_critical: bool = strawberry.field(
-        description="A critical pre-execution script that fails aborts the test case."
+        description="A critical pre-execution or on-demand script that fails fails the test case."
     )
     timeout_seconds: int = strawberry.field(description="It is stopped after this long (1-3600).")
     attached_to_step: int | None = strawberry.field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,11 +24,14 @@ from server.artifacts import artifact_routes
 from server.auth import BearerAuthMiddleware, request_reads
 from server.health import healthz, readyz
 from server.live_view import live_page, live_stream
+from server.metrics import metrics
 from server.rest.api import rest_routes
 from server.services import Services
 from server.settings import Settings, get_settings
 from server.websocket import graphql_websocket
 from server.websocket_operations import SharedResults
+
+logger = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -100,8 +104,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             yield
             return
         app.state.services = Services.from_settings(settings)
-        if app.state.services.bus is not None:
-            app.state.services.bus.start()
+        app.state.services.start()
+        logger.info(
+            "api ready in %s mode%s",
+            app.state.services.mode,
+            ": runs execute in this process, without Redis" if settings.inline else "",
+        )
         settle_garbage_collector()
         try:
             yield
@@ -112,6 +120,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
             Route("/live/{item_id}", live_page, methods=["GET"]),
             Route("/live/{item_id}/stream", live_stream, methods=["GET"]),

@@ -17,7 +17,8 @@ from server.services import Services
 
 _READS = "testrun.reads"
 # Health, and the API's description (it holds no data).
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs"})
+# /metrics checks its own token (TESTRUN_METRICS_TOKEN), not a user's.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"})
 # Paths whose URLs carry their own signature (they open from links and <img> tags).
 SIGNED_PREFIXES = (ARTIFACTS_PREFIX, "/live/")
 

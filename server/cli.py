@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 import threading
@@ -11,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from server.logs import configure_logging
 from server.settings import Settings, get_settings
 
 
@@ -30,13 +30,14 @@ def _require(url_getter: str) -> str:
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """Replay recorded browser tests in sandboxes and stream their progress live."""
-    logging.basicConfig(
-        level=_settings().log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    settings = _settings()
+    if context.invoked_subcommand == "dev" and "log_format" not in settings.model_fields_set:
+        # A person reads `testrun dev`: readable lines unless TESTRUN_LOG_FORMAT says otherwise.
+        settings = settings.model_copy(update={"log_format": "text"})
+    configure_logging(settings)
 
 
 @main.command()
@@ -51,19 +52,22 @@ def dev() -> None:
 @click.option("--host", default=None, help="Listen address (default TESTRUN_HOST).")
 @click.option("--port", type=int, default=None, help="Listen port (default TESTRUN_PORT).")
 def api(host: str | None, port: int | None) -> None:
-    """Serve GraphQL, REST and health over HTTP (needs DATABASE_URL and REDIS_URL)."""
+    """Serve GraphQL, REST and health over HTTP (DATABASE_URL; REDIS_URL unless TESTRUN_INLINE)."""
     import uvicorn
 
     from server.app import create_app
 
     settings = _settings()
     _require("require_database_url")
-    _require("require_redis_url")
+    if not settings.inline:
+        _require("require_redis_url")
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        # JSON: uvicorn's own lines go through our handler too, instead of its text config.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         ws_per_message_deflate=False,
     )
 
@@ -80,6 +84,7 @@ def api(host: str | None, port: int | None) -> None:
 def worker(concurrency: int | None, threads: int | None) -> None:
     """Execute run items from the queue (needs REDIS_URL and DATABASE_URL)."""
     from execution.broker import create_broker
+    from execution.metrics import serve_process_metrics
     from execution.worker import CLIENT_NAME, broker_connections, default_concurrency, run_worker
     from server.sandboxes import sandbox_provider
     from server.services import artifact_storage
@@ -87,6 +92,7 @@ def worker(concurrency: int | None, threads: int | None) -> None:
     settings = _settings()
     database_url = _require("require_database_url")
     redis_url = _require("require_redis_url")
+    serve_process_metrics(settings.host, settings.metrics_port)
     # --threads is the old name of --concurrency, kept for existing scripts.
     items = concurrency or threads or default_concurrency(settings.sandbox)
     broker = create_broker(
@@ -102,6 +108,7 @@ def worker(concurrency: int | None, threads: int | None) -> None:
         provider=sandbox_provider(settings),
         artifacts=settings.artifacts_dir,
         step_timeout_ms=settings.step_timeout_ms,
+        max_running_items=settings.max_running_items,
         concurrency=items,
         db_pool_size=settings.db_pool_size,
         storage=artifact_storage(settings),
@@ -113,6 +120,7 @@ def worker(concurrency: int | None, threads: int | None) -> None:
 def scheduler() -> None:
     """Fire due schedules, follow their runs, notify, reap stuck items (DATABASE_URL, REDIS_URL)."""
     from execution.broker import create_broker
+    from execution.metrics import serve_process_metrics
     from execution.scheduler import serve_scheduler
     from server.notifications import smtp_server
     from server.sandboxes import sandbox_jobs
@@ -120,6 +128,7 @@ def scheduler() -> None:
     settings = _settings()
     database_url = _require("require_database_url")
     redis_url = _require("require_redis_url")
+    serve_process_metrics(settings.host, settings.metrics_port)
     broker = create_broker(redis_url)
     serve_scheduler(
         broker,
@@ -128,6 +137,7 @@ def scheduler() -> None:
         smtp=smtp_server(settings),
         base_url=settings.base_url,
         jobs=sandbox_jobs(settings),
+        max_running_items=settings.max_running_items,
     )
 
 
@@ -252,6 +262,34 @@ def chromium(install: bool) -> None:
         click.echo(ensure_chromium(_settings().chromium, install=install))
     except ChromiumNotFound as error:
         raise click.ClickException(str(error)) from error
+
+
+@main.command()
+@click.option(
+    "--install/--no-install",
+    default=False,
+    help="As root on Debian, install the bubblewrap package when bwrap is missing.",
+)
+def isolation(install: bool) -> None:
+    """Check that the local sandbox can isolate scripts (TESTRUN_SCRIPT_ISOLATION)."""
+    import shutil
+
+    from execution.sandboxes.debian_packages import apt_install
+    from execution.sandboxes.script_isolation import IsolationCheck
+    from server.sandboxes import script_isolation
+
+    chosen = script_isolation(_settings())
+    if chosen.mode == "none":
+        click.echo("Scripts run unisolated on the worker host (TESTRUN_SCRIPT_ISOLATION=none).")
+        return
+    if install and shutil.which("bwrap") is None:
+        problem = apt_install("bubblewrap")
+        if problem is not None:
+            raise click.ClickException(f"bubblewrap is not installed: {problem}")
+    problem = asyncio.run(IsolationCheck(chosen).problem())
+    if problem is not None:
+        raise click.ClickException(problem)
+    click.echo("Scripts run isolated by bubblewrap.")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Starts what is not configured (PostgreSQL, Redis), migrates, seeds the demo once, runs
 api + worker + scheduler as children, prints where to go, and on Ctrl-C (or SIGTERM)
-stops the children first, then Redis, then PostgreSQL.
+stops the children first, then Redis, then PostgreSQL. When Redis cannot be started or
+reached, only the api runs, in inline mode (it executes runs itself), and it says so.
 """
 
 from __future__ import annotations
@@ -20,17 +21,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from redis import Redis
+from redis.exceptions import RedisError
+
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import Role
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import authenticate_token, create_api_token
-from server.embedded import EmbeddedPostgres, EmbeddedRedis, spawn_child, wait_or_kill
+from server.embedded import (
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    EmbeddedServerError,
+    spawn_child,
+    wait_or_kill,
+)
 from server.migrate import upgrade_database
 from server.seed import DEMO_PROJECT, seed_demo
 from server.settings import Settings
 
 DEV_DATABASE = "testrun"
 PROCESSES = ("api", "worker", "scheduler")
+# How long `testrun dev` waits for a configured Redis before going inline.
+REDIS_PROBE_TIMEOUT_S = 2.0
 
 
 class DevStackError(RuntimeError):
@@ -45,32 +57,68 @@ class DevStack:
     postgres: EmbeddedPostgres | None = None
     redis: EmbeddedRedis | None = None
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Why Redis is not used (the stack then runs in inline mode); None when it is.
+    without_redis: str | None = None
 
     @property
     def data_dir(self) -> Path:
         """Where embedded data, logs and the dev token live."""
         return self.settings.data_dir.resolve()
 
-    def start_databases(self) -> tuple[str, str]:
-        """The PostgreSQL and Redis URLs, starting embedded servers for the unset ones."""
+    def start_databases(self) -> tuple[str, str | None]:
+        """The PostgreSQL and Redis URLs, starting embedded servers for the unset ones.
+
+        The Redis URL is None when Redis could not be started or reached (`without_redis`
+        says why): the stack then runs in inline mode.
+        """
         database_url = self.settings.database_url
         if not database_url:
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
             self.postgres.start()
             self.postgres.ensure_database(DEV_DATABASE)
             database_url = self.postgres.url(DEV_DATABASE)
-        redis_url = self.settings.redis_url
-        if not redis_url:
-            self.redis = EmbeddedRedis(self.data_dir / "redis")
-            self.redis.start()
-            redis_url = self.redis.url
-        return database_url, redis_url
+        return database_url, self._start_redis()
 
-    def start_children(self, database_url: str, redis_url: str) -> None:
-        """Run api, worker and scheduler as children sharing our settings."""
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
-        env["TESTRUN_DATA_DIR"] = str(self.data_dir)
-        for name in PROCESSES:
+    def _start_redis(self) -> str | None:
+        redis_url = self.settings.redis_url
+        if redis_url:
+            client = Redis.from_url(redis_url, socket_connect_timeout=REDIS_PROBE_TIMEOUT_S)
+            try:
+                client.ping()
+            except (RedisError, OSError) as error:
+                self.without_redis = f"Redis at {redis_url} does not answer ({error})"
+                return None
+            finally:
+                client.close()
+            return redis_url
+        redis = EmbeddedRedis(self.data_dir / "redis")
+        try:
+            redis.start()
+        except (EmbeddedServerError, OSError) as error:
+            redis.stop()
+            self.without_redis = f"the embedded Redis did not start ({error})"
+            return None
+        self.redis = redis
+        return redis.url
+
+    def start_children(self, database_url: str, redis_url: str | None) -> None:
+        """Run api, worker and scheduler as children sharing our settings.
+
+        Without Redis only the api runs, with TESTRUN_INLINE: it executes runs itself.
+        """
+        env = {**os.environ, "DATABASE_URL": database_url, "TESTRUN_DATA_DIR": str(self.data_dir)}
+        # A person reads these lines.
+        env.setdefault("TESTRUN_LOG_FORMAT", "text")
+        # The dev api listens on localhost only: its /metrics needs no token.
+        env.setdefault("TESTRUN_METRICS_PUBLIC", "1")
+        processes: tuple[str, ...] = PROCESSES
+        if redis_url is None:
+            env.pop("REDIS_URL", None)
+            env["TESTRUN_INLINE"] = "1"
+            processes = ("api",)
+        else:
+            env["REDIS_URL"] = redis_url
+        for name in processes:
             self.children[name] = spawn_child(
                 [sys.executable, "-m", "server.cli", name],
                 log_path=None,
@@ -153,8 +201,19 @@ def _port_is_free(host: str, port: int) -> bool:
         return True
 
 
-def _banner(settings: Settings, token: str, project: str, database_url: str, redis_url: str) -> str:
+INLINE_NOTICE = """
+INLINE MODE: {reason}.
+  The api executes runs itself (no worker, no scheduler): runs, REST and live
+  subscriptions work; schedules do not fire and the live view (vncUrl) is off.
+  /readyz says "mode": "inline". Start Redis (or fix REDIS_URL) and restart for the full stack.
+"""
+
+
+def _banner(
+    settings: Settings, token: str, project: str, database_url: str, redis_url: str | None
+) -> str:
     base = settings.base_url
+    redis = redis_url or "none: inline mode"
     return f"""
 testrun is running (project "{project}", editor token below).
 
@@ -163,7 +222,7 @@ testrun is running (project "{project}", editor token below).
   Health       {base}/healthz   {base}/readyz
   Token        {token}
   PostgreSQL   {database_url}
-  Redis        {redis_url}
+  Redis        {redis}
 
 Try it:
   curl -H "Authorization: Bearer {token}" -H 'content-type: application/json' \\
@@ -193,11 +252,15 @@ def run_dev(settings: Settings) -> int:
     started = time.monotonic()
     try:
         database_url, redis_url = stack.start_databases()
+        if stack.without_redis is not None:
+            print(INLINE_NOTICE.format(reason=stack.without_redis), flush=True)  # noqa: T201
         upgrade_database(database_url)
         project, token = asyncio.run(prepare_demo(database_url, settings))
         stack.start_children(database_url, redis_url)
         stack.wait_for_api()
         print(_banner(settings, token, project, database_url, redis_url), flush=True)  # noqa: T201
+        if stack.without_redis is not None:
+            print(INLINE_NOTICE.format(reason=stack.without_redis), flush=True)  # noqa: T201
         print(f"Started in {time.monotonic() - started:.1f}s.", flush=True)  # noqa: T201
         while not stopping.wait(0.5):
             stack.raise_if_a_child_died()

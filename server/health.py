@@ -1,4 +1,4 @@
-"""Liveness (`/healthz`) and readiness (`/readyz`: PostgreSQL and Redis answer)."""
+"""Liveness (`/healthz`) and readiness (`/readyz`: PostgreSQL and Redis answer; the mode)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ async def _check_postgres(services: Services) -> None:
 
 
 async def _check_redis(services: Services) -> None:
-    await services.redis.ping()
+    if services.redis is not None:
+        await services.redis.ping()
 
 
 async def _outcome(check: asyncio.Future[None] | asyncio.Task[None], timeout: float) -> str:
@@ -35,24 +36,35 @@ async def _outcome(check: asyncio.Future[None] | asyncio.Task[None], timeout: fl
     return "ok"
 
 
+# What inline mode cannot offer: the local live view relays its frames through Redis.
+INLINE_LIVE_VIEW = "unavailable in inline mode (vncUrl is null)"
+
+
 async def readyz(request: Request) -> JSONResponse:
-    """200 when PostgreSQL and Redis both answer; 503 naming the part that does not."""
+    """200 when what the api needs answers; 503 naming the part that does not.
+
+    `mode` says who executes runs: `redis` (workers; PostgreSQL and Redis are checked)
+    or `inline` (this process; only PostgreSQL is checked, and the live view is off).
+    """
     services: Services = request.app.state.services
     timeout = services.settings.readiness_timeout_s
-    postgres, redis = await asyncio.gather(
-        _outcome(asyncio.ensure_future(_check_postgres(services)), timeout),
-        _outcome(asyncio.ensure_future(_check_redis(services)), timeout),
-    )
-    checks = {"postgres": postgres, "redis": redis}
-    failing = [name for name, outcome in checks.items() if outcome != "ok"]
+    checks = {"postgres": _outcome(asyncio.ensure_future(_check_postgres(services)), timeout)}
+    if services.redis is not None:
+        checks["redis"] = _outcome(asyncio.ensure_future(_check_redis(services)), timeout)
+    outcomes = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))
+    failing = [name for name, outcome in outcomes.items() if outcome != "ok"]
+    mode: dict[str, str] = {"mode": services.mode}
+    if services.inline is not None:
+        mode["live_view"] = INLINE_LIVE_VIEW
     if failing:
         return JSONResponse(
             {
                 "status": "unavailable",
                 "detail": f"Not ready: {', '.join(failing)} unavailable",
                 "failing": failing,
-                "checks": checks,
+                "checks": outcomes,
+                **mode,
             },
             status_code=503,
         )
-    return JSONResponse({"status": "ready", "checks": checks})
+    return JSONResponse({"status": "ready", "checks": outcomes, **mode})

@@ -70,6 +70,8 @@ async def live_stream(request: Request) -> Response:
     if item_id is None:
         return _not_found(request)
     services: Services = request.app.state.services
+    if services.redis is None:  # inline mode: no worker casts, and sandboxes give no vnc_url
+        return _not_found(request)
     return StreamingResponse(
         _frames(services.redis, item_id),
         media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",

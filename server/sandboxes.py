@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+
 from execution.live_view import LiveViewConfig
 from execution.sandboxes.base import SandboxProvider
 from execution.sandboxes.cdp import CdpSandboxProvider
@@ -11,6 +13,7 @@ from execution.sandboxes.chromium import ensure_chromium
 from execution.sandboxes.e2b import E2BSandboxProvider, deployment_metadata
 from execution.sandboxes.e2b_sweeper import sweeper_job
 from execution.sandboxes.local import LocalSandboxProvider
+from execution.sandboxes.script_isolation import ScriptIsolation
 from server.settings import Settings
 
 if TYPE_CHECKING:  # the worker imports this module; it needs none of the scheduler
@@ -35,7 +38,7 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
             metadata=deployment_metadata(settings.e2b_deployment),
         )
     live_view = None
-    if settings.redis_url:
+    if settings.redis_url and not settings.inline:  # frames are relayed through Redis
         live_view = LiveViewConfig(
             redis_url=settings.redis_url,
             base_url=settings.base_url,
@@ -49,7 +52,26 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
             )
         return CdpSandboxProvider(settings.cdp_urls, live_view=live_view)
     return LocalSandboxProvider(
-        ensure_chromium(settings.chromium, install=False), live_view=live_view
+        ensure_chromium(settings.chromium, install=False),
+        live_view=live_view,
+        isolation=script_isolation(settings),
+    )
+
+
+def script_isolation(settings: Settings) -> ScriptIsolation:
+    """How local scripts are isolated: the settings, and the service's own ports denied."""
+    ports = set(settings.script_denied_ports)
+    for url in (settings.database_url, settings.redis_url):
+        if url:
+            parsed = make_url(url)
+            default = 6379 if parsed.drivername.startswith("redis") else 5432
+            ports.add(parsed.port or default)
+    return ScriptIsolation(
+        mode=settings.script_isolation,
+        denied_ports=frozenset(ports),
+        memory_mb=settings.script_memory_mb,
+        max_processes=settings.script_max_processes,
+        max_file_mb=settings.script_max_file_mb,
     )
 
 

@@ -1,4 +1,4 @@
-"""The long-lived clients one process shares: database sessions and Redis."""
+"""The long-lived clients one process shares: database sessions, Redis or inline execution."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from execution.artifact_storage import (
 from execution.broker import create_broker
 from execution.dispatch import QueueDispatcher
 from execution.events import RedisEventBus, RedisEventPublisher
+from execution.inline import InlineExecution
+from execution.memory_events import InMemoryEventBus
 from models.database import create_engine, create_read_session_factory, create_session_factory
 from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
 from resolvers.run_feeds import LiveRuns
+from server.sandboxes import sandbox_provider
 from server.settings import Settings
 
 
@@ -43,30 +46,61 @@ class Services:
 
     settings: Settings
     session_factory: async_sessionmaker[AsyncSession]
-    redis: Redis
+    # None in inline mode, which uses no Redis at all.
+    redis: Redis | None
     dispatcher: RunDispatcher
     engine: AsyncEngine | None = None
     # Sessions for reads, outside any transaction; None reads through `session_factory`.
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
-    # Subscriptions' events: one Redis pub/sub connection for the process.
+    # Subscriptions' events: one Redis pub/sub connection for the process, or in memory.
     live: LiveRuns | None = None
-    bus: RedisEventBus | None = None
+    bus: RedisEventBus | InMemoryEventBus | None = None
+    # Set in inline mode: the runs this process executes itself.
+    inline: InlineExecution | None = None
     # Where artifacts are served from; None: the settings' artifacts directory.
     artifacts: ArtifactStorage | None = None
+
+    @property
+    def mode(self) -> str:
+        """Who executes runs: `inline` (this process) or `redis` (workers, through Redis)."""
+        return "inline" if self.inline is not None else "redis"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         """Connect lazily to the PostgreSQL and Redis the settings name.
 
-        Events committed through these sessions are published on Redis after commit.
+        Events committed through these sessions are published on Redis after commit, or,
+        in inline mode (`TESTRUN_INLINE`), to this process's own subscribers.
         """
         engine = create_engine(settings.require_database_url(), pool_size=settings.db_pool_size)
+        sessions = create_session_factory(engine)
+        read_sessions = create_read_session_factory(engine)
+        if settings.inline:
+            memory = InMemoryEventBus(queue_limit=settings.subscriber_queue_limit)
+            publish_committed_events(sessions, memory)
+            inline = InlineExecution(
+                sessions,
+                sandbox_provider(settings),
+                artifacts=settings.artifacts_dir,
+                step_timeout_ms=settings.step_timeout_ms,
+                max_running_items=settings.max_running_items,
+            )
+            return cls(
+                settings=settings,
+                session_factory=sessions,
+                redis=None,
+                dispatcher=inline,
+                engine=engine,
+                read_session_factory=read_sessions,
+                live=LiveRuns(sessions, memory),
+                bus=memory,
+                inline=inline,
+            )
         redis = Redis.from_url(
             settings.require_redis_url(),
             socket_connect_timeout=settings.readiness_timeout_s,
             health_check_interval=30,
         )
-        sessions = create_session_factory(engine)
         publish_committed_events(sessions, RedisEventPublisher(redis))
         bus = RedisEventBus(
             settings.require_redis_url(), queue_limit=settings.subscriber_queue_limit
@@ -77,7 +111,7 @@ class Services:
             redis=redis,
             dispatcher=QueueDispatcher(create_broker(settings.require_redis_url())),
             engine=engine,
-            read_session_factory=create_read_session_factory(engine),
+            read_session_factory=read_sessions,
             live=LiveRuns(sessions, bus),
             bus=bus,
             artifacts=artifact_storage(settings),
@@ -88,10 +122,20 @@ class Services:
         """Sessions for reads (see `create_read_session_factory`)."""
         return self.read_session_factory or self.session_factory
 
+    def start(self) -> None:
+        """Start what runs in the background: the Redis bus, or inline mode's reaper."""
+        if self.bus is not None:
+            self.bus.start()
+        if self.inline is not None:
+            self.inline.start(reap_every_s=self.settings.inline_reap_every_s)
+
     async def aclose(self) -> None:
-        """Close Redis and, if this object created it, the engine's pool."""
+        """Stop inline executions, close Redis and, if this object created it, the pool."""
+        if self.inline is not None:
+            await self.inline.aclose()
         if self.bus is not None:
             await self.bus.aclose()
-        await self.redis.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         if self.engine is not None:
             await self.engine.dispose()

@@ -112,6 +112,26 @@ class Settings(BaseSettings):
         le=600_000,
         description="How long one step may wait for its element, page or assertion.",
     )
+    script_isolation: Literal["bubblewrap", "none"] = Field(
+        default="bubblewrap",
+        description="How the local sandbox runs python/shell scripts: bubblewrap (isolated; "
+        "scripts fail, saying why, where it cannot work) or none (on the worker host, as its "
+        "user: only where every script author is trusted).",
+    )
+    script_denied_ports: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="TCP ports scripts may not connect to on any host, comma-separated, "
+        "besides the ports of DATABASE_URL and REDIS_URL, which are always denied.",
+    )
+    script_memory_mb: int = Field(
+        default=512, ge=32, description="Address space one script may use, in MiB."
+    )
+    script_max_processes: int = Field(
+        default=64, ge=2, description="Processes (and threads) one script may run at once."
+    )
+    script_max_file_mb: int = Field(
+        default=64, ge=1, description="Largest file a script may write, in MiB."
+    )
     host: str = Field(default="127.0.0.1", description="Address the api listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the api listens on.")
     public_url: str | None = Field(
@@ -119,6 +139,43 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level of every process."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines as JSON objects (with run_id, item_id, worker where they "
+        "apply), or readable text; `testrun dev` uses text.",
+    )
+    inline: bool = Field(
+        default=False,
+        description="Inline mode: the api executes runs itself, one task per item, with events "
+        "in memory; no Redis, worker or scheduler is used (REDIS_URL is ignored).",
+    )
+    inline_reap_every_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="In inline mode, how often the api looks for items whose execution went "
+        "silent (e.g. interrupted by a restart) and executes them again.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus sends to scrape the api's /metrics.",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve the api's /metrics without a token (only on a private network).",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which `testrun worker` and `testrun scheduler` serve their own "
+        "metrics (unauthenticated, on TESTRUN_HOST); unset: not served.",
+    )
+    max_running_items: int | None = Field(
+        default=None,
+        ge=1,
+        description="Items running at once over every worker (browsers); the others wait "
+        "as `queued`, and a run whose items all wait shows `queued`. Unset: no global cap.",
     )
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connections per process.")
     readiness_timeout_s: float = Field(
@@ -168,6 +225,14 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list):
             return [str(part).strip().rstrip("/") for part in value]
+        return value
+
+    @field_validator("script_denied_ports", mode="before")
+    @classmethod
+    def _split_ports(cls, value: object) -> object:
+        """`5433,6380` from the environment as a list of ports."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @property

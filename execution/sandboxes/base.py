@@ -41,6 +41,8 @@ class CommandResult:
     stderr: str
     duration_ms: int
     timed_out: bool = False
+    # Why the command could not run at all (it did not start), for the tester to read.
+    error: str | None = None
 
 
 class Sandbox(Protocol):
@@ -61,12 +63,18 @@ class Sandbox(Protocol):
         """
 
     async def run_command(
-        self, command: str, *, timeout_s: float, files: dict[str, str] | None = None
+        self,
+        command: str,
+        *,
+        timeout_s: float,
+        files: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> CommandResult:
         """Run a shell command in the sandbox, after writing `files` (path -> text) there.
 
-        Relative paths are in the sandbox's own working directory. The command is killed at
-        `timeout_s`; that is a result (`timed_out`), not an exception.
+        Relative paths are in the sandbox's own working directory; `env` is the whole
+        environment the command gets beyond PATH/HOME (never the worker's). The command is
+        killed at `timeout_s`; that is a result (`timed_out`), not an exception.
         """
 
     async def close(self) -> None:

@@ -44,8 +44,6 @@ SCRIPTS_REFUSED = (
     "remote endpoint and the worker does not run a project's code on its own host. Use "
     "a javascript script (it runs in the page), or TESTRUN_SANDBOX=local or e2b."
 )
-# What a shell prints when a command cannot be executed.
-REFUSED_EXIT_CODE = 126
 
 
 @dataclass(eq=False)
@@ -106,11 +104,16 @@ class CdpSandbox:
         return self._context
 
     async def run_command(
-        self, command: str, *, timeout_s: float, files: dict[str, str] | None = None
+        self,
+        command: str,
+        *,
+        timeout_s: float,
+        files: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> CommandResult:
         """Refuse: python and shell scripts do not run with remote browsers (see the module)."""
         return CommandResult(
-            exit_code=REFUSED_EXIT_CODE, stdout="", stderr=SCRIPTS_REFUSED, duration_ms=0
+            exit_code=None, stdout="", stderr="", duration_ms=0, error=SCRIPTS_REFUSED
         )
 
     async def close(self) -> None:

@@ -7,12 +7,13 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import playwright
+
+from execution.sandboxes.debian_packages import apt_install
 
 logger = logging.getLogger(__name__)
 
@@ -121,24 +122,9 @@ def install_system_chromium() -> Path:
     Raises:
         ChromiumNotFound: Not root, not Debian/Ubuntu, apt-get failed, or still no Chromium.
     """
-    if not (
-        os.geteuid() == 0
-        and shutil.which("apt-get") is not None
-        and Path("/etc/debian_version").exists()
-    ):
-        raise ChromiumNotFound(
-            f"No Chromium found and it can only be installed as root on Debian/Ubuntu. "
-            f"{_HOW_TO_GET_ONE}"
-        )
-    logger.info("No Chromium found, installing Debian's chromium with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        completed = subprocess.run(command, env=env, check=False)
-        if completed.returncode != 0:
-            raise ChromiumNotFound(
-                f"`{' '.join(command)}` failed with exit status {completed.returncode}. "
-                f"{_HOW_TO_GET_ONE}"
-            )
+    problem = apt_install("chromium")
+    if problem is not None:
+        raise ChromiumNotFound(f"No Chromium found: {problem} {_HOW_TO_GET_ONE}")
     found = find_chromium()
     if found is None:
         raise ChromiumNotFound(f"apt-get installed chromium but none was found. {_HOW_TO_GET_ONE}")

@@ -240,9 +240,16 @@ class E2BSandbox:
         return self._context
 
     async def run_command(
-        self, command: str, *, timeout_s: float, files: dict[str, str] | None = None
+        self,
+        command: str,
+        *,
+        timeout_s: float,
+        files: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> CommandResult:
         """Run `command` with bash in the sandbox's home directory, after writing `files` there.
+
+        `env` is added to the sandbox VM's environment (the worker's is never there).
 
         Raises:
             e2b.SandboxException: The sandbox is gone or unreachable (not the command's fault).
@@ -252,7 +259,9 @@ class E2BSandbox:
         started = time.monotonic()
         # Started in the background only to hold a handle that can kill it at its timeout:
         # E2B ends the stream at the timeout but may leave the command running.
-        handle = await self._remote.commands.run(command, background=True, timeout=timeout_s)
+        handle = await self._remote.commands.run(
+            command, background=True, envs=env, timeout=timeout_s
+        )
         try:
             finished = await handle.wait()
         except CommandExitException as exited:

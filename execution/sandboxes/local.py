@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +15,17 @@ from playwright.async_api import async_playwright
 from redis.asyncio import Redis
 
 from execution.live_view import LiveViewConfig, ScreencastRelay
-from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult, SandboxSpec, SandboxUnavailable
+from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
 from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_video_encoder
+from execution.sandboxes.script_isolation import (
+    IsolationCheck,
+    ScriptIsolation,
+    bubblewrap_argv,
+    prepare_workdir,
+    run_process,
+    script_environment,
+    write_into,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
@@ -34,6 +41,7 @@ class LocalSandbox:
         browser: Browser,
         context: BrowserContext,
         workdir: Path,
+        check: IsolationCheck,
         *,
         vnc_url: str | None = None,
         relay: ScreencastRelay | None = None,
@@ -44,6 +52,8 @@ class LocalSandbox:
         self._context = context
         self._context_options = context_options or {}
         self._workdir = workdir
+        self._check = check
+        self._isolation = check.isolation
         self._vnc_url = vnc_url
         self._relay = relay
         self._closed = False
@@ -68,36 +78,33 @@ class LocalSandbox:
         return self._context
 
     async def run_command(
-        self, command: str, *, timeout_s: float, files: dict[str, str] | None = None
+        self,
+        command: str,
+        *,
+        timeout_s: float,
+        files: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> CommandResult:
-        """Run `command` with /bin/sh in the sandbox's directory; killed at the timeout."""
+        """Run `command` with /bin/sh in the sandbox's directory, isolated; killed at the timeout.
+
+        Where the isolation cannot be had the command does not run: the result's `error`
+        says why and how to fix it (see `execution.sandboxes.script_isolation`).
+        """
         for name, text in (files or {}).items():
-            path = self._workdir / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        started = time.monotonic()
-        process = await asyncio.create_subprocess_shell(
-            command,
-            cwd=self._workdir,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # so a timeout kills the whole process group
-        )
-        try:
-            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
-            timed_out = False
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 9)
-            stdout, stderr = await process.communicate()
-            timed_out = True
-        return CommandResult(
-            exit_code=None if timed_out else process.returncode,
-            stdout=stdout.decode(errors="replace")[-OUTPUT_LIMIT:],
-            stderr=stderr.decode(errors="replace")[-OUTPUT_LIMIT:],
-            duration_ms=round((time.monotonic() - started) * 1000),
-            timed_out=timed_out,
-        )
+            write_into(self._workdir, name, text)
+        if self._isolation.mode == "none":
+            argv = ["/bin/sh", "-c", command]
+            environment = script_environment(env, home=str(self._workdir))
+        else:
+            problem = await self._check.problem()
+            if problem is not None:
+                return CommandResult(
+                    exit_code=None, stdout="", stderr="", duration_ms=0, error=problem
+                )
+            prepare_workdir(self._workdir)
+            argv = bubblewrap_argv(self._isolation, self._workdir, command)
+            environment = script_environment(env)
+        return await run_process(argv, cwd=self._workdir, env=environment, timeout_s=timeout_s)
 
     async def close(self) -> None:
         """Close the context (which finishes videos), the browser and the directory."""
@@ -117,9 +124,19 @@ class LocalSandbox:
 class LocalSandboxProvider:
     """Launches one Chromium per sandbox through a Playwright driver shared by the process."""
 
-    def __init__(self, executable: Path, *, live_view: LiveViewConfig | None = None) -> None:
-        """Use the Chromium at `executable`; with `live_view`, pages can be watched live."""
+    def __init__(
+        self,
+        executable: Path,
+        *,
+        live_view: LiveViewConfig | None = None,
+        isolation: ScriptIsolation | None = None,
+    ) -> None:
+        """Use the Chromium at `executable`; with `live_view`, pages can be watched live.
+
+        Scripts run as `isolation` says (default: bubblewrap, no port denied).
+        """
         self._executable = executable
+        self._check = IsolationCheck(isolation or ScriptIsolation())
         self._live_view = live_view
         self._redis: Redis | None = None
         self._playwright: Playwright | None = None
@@ -155,7 +172,7 @@ class LocalSandboxProvider:
             raise SandboxUnavailable(f"Could not open a browser context: {error}") from error
         workdir = Path(tempfile.mkdtemp(prefix=f"testrun-{spec.item_id}-"))
         if self._live_view is None:
-            return LocalSandbox(browser, context, workdir, context_options=options)
+            return LocalSandbox(browser, context, workdir, self._check, context_options=options)
         if self._redis is None:  # made here, on the loop the sandboxes run on
             self._redis = Redis.from_url(self._live_view.redis_url)
         relay = ScreencastRelay(self._redis, spec.item_id, context)
@@ -164,6 +181,7 @@ class LocalSandboxProvider:
             browser,
             context,
             workdir,
+            self._check,
             vnc_url=self._live_view.url(spec.item_id),
             relay=relay,
             context_options=options,

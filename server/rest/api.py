@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from server.rest import execute, reports, results, runs, schedules
+from server.rest import execute, reports, results, runs, schedules, script_variables
 from server.rest.docs import render_docs
 from server.rest.openapi import openapi_document
 from server.rest.operations import AnyOperation, routes
@@ -21,12 +21,14 @@ OPERATIONS: list[AnyOperation] = [
     *results.OPERATIONS,
     *schedules.OPERATIONS,
     *execute.OPERATIONS,
+    *script_variables.OPERATIONS,
 ]
 DESCRIPTION = (
     "The REST compatibility routes of testrun (GraphQL at /graphql has the same operations). "
     "Send `Authorization: Bearer <token>` on every request. Errors: 400 "
     '`{"detail": "Validation error", "errors": [{"field", "message"}]}`, 401, 403 (a viewer '
-    'token writing), 404 `{"detail": "Test run not found: <id>"}`, 409, 422 '
+    "token writing, or a non-admin one managing script variables), 404 "
+    '`{"detail": "Test run not found: <id>"}`, 409, 422 '
     '`{"detail": "Cannot start test run: status is \'completed\'"}`. Lists answer '
     "`{items, total, limit, offset}` with `limit` 20 by default and at most 100."
 )

@@ -70,9 +70,12 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     for name, (what, kind) in PATH_PARAMETERS.items():
         if "{" + name + "}" in path:
             schema: dict[str, Any] = {"type": "string", "format": "uuid"}
+            description = f"Id of the {what.lower()}."
             if kind is int:
                 schema = {"type": "integer", "minimum": 1, "maximum": 2_147_483_647}
-            description = f"Id of the {what.lower()}."
+            elif kind is str:
+                schema = {"type": "string", "minLength": 1, "maxLength": 255}
+                description = f"Name of the {what.lower()}."
             parameters.append(
                 {
                     "name": name,

@@ -47,13 +47,14 @@ Reply = BaseModel | Response
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_INT = 2_147_483_647
 # What each path parameter names (for "<what> not found: <id>") and its type.
-PATH_PARAMETERS: dict[str, tuple[str, type[uuid.UUID] | type[int]]] = {
+PATH_PARAMETERS: dict[str, tuple[str, type[uuid.UUID] | type[int] | type[str]]] = {
     "run_id": ("Test run", uuid.UUID),
     "item_id": ("Test run item", uuid.UUID),
     "result_id": ("Test run result", uuid.UUID),
     "test_case_id": ("Test case", uuid.UUID),
     "schedule_id": ("Schedule", uuid.UUID),
     "step_number": ("Step result", int),
+    "variable_name": ("Script variable", str),  # validated by the operation's resolver
 }
 STATUS_OF: dict[type[ResolverError], int] = {
     ValidationFailed: 400,
@@ -81,7 +82,7 @@ class Call(Generic[BodyT, QueryT]):
     principal: Principal
     body: BodyT
     query: QueryT
-    path: Mapping[str, uuid.UUID | int]
+    path: Mapping[str, uuid.UUID | int | str]
 
     @property
     def services(self) -> Services:
@@ -98,6 +99,12 @@ class Call(Generic[BodyT, QueryT]):
         """The UUID path parameter `name`."""
         value = self.path[name]
         assert isinstance(value, uuid.UUID), name  # PATH_PARAMETERS types it
+        return value
+
+    def text(self, name: str) -> str:
+        """The string path parameter `name`."""
+        value = self.path[name]
+        assert isinstance(value, str), name  # PATH_PARAMETERS types it
         return value
 
     def number(self, name: str) -> int:
@@ -179,8 +186,8 @@ def json_reply(body: BaseModel, status: int = 200) -> Response:
     return Response(body.model_dump_json(), status_code=status, media_type="application/json")
 
 
-def _path(request: Request) -> dict[str, uuid.UUID | int]:
-    parsed: dict[str, uuid.UUID | int] = {}
+def _path(request: Request) -> dict[str, uuid.UUID | int | str]:
+    parsed: dict[str, uuid.UUID | int | str] = {}
     for name, raw in request.path_params.items():
         what, kind = PATH_PARAMETERS[name]
         try:

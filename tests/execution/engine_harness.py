@@ -30,6 +30,7 @@ from execution.engine import Engine
 from execution.sandboxes.base import SandboxProvider
 from execution.sandboxes.chromium import find_chromium
 from execution.sandboxes.local import LocalSandboxProvider
+from execution.sandboxes.script_isolation import ScriptIsolation
 from models.database import create_engine, create_session_factory, transaction
 from models.enums import FINAL_RUN_STATUSES, Role
 from models.runs import RunEvent, TestRun
@@ -39,6 +40,8 @@ from resolvers import runs
 from resolvers.run_inputs import StartOptions
 from resolvers.tenancy import ensure_member
 from resolvers.tokens import Principal
+from server.sandboxes import script_isolation
+from server.settings import Settings
 from tests.factories import (
     make_item,
     make_project,
@@ -131,7 +134,7 @@ class Team:
         async with transaction(self.sessions) as session:
             return await make_script(session, self.project, **fields)
 
-    async def start(self, run_id: uuid.UUID, broker: StubBroker) -> None:
+    async def start(self, run_id: uuid.UUID, broker: dramatiq.Broker) -> None:
         """Start the run as the API does (the start message is sent after commit)."""
         async with transaction(self.sessions) as session:
             await runs.start_test_run(
@@ -183,15 +186,19 @@ def start_engine(
     artifacts: Path,
     *,
     chromium: Path | None = None,
+    isolation: ScriptIsolation | None = None,
     provider: SandboxProvider | None = None,
     storage: ArtifactStorage | None = None,
 ) -> tuple[Engine, dramatiq.Worker]:
+    """An engine and worker; scripts isolated as a worker with DATABASE_URL=`url` would."""
     # The actors run on Dramatiq's event loop thread: the engine gets its own connections.
     database = create_engine(url, pool_size=4)
+    isolation = isolation or script_isolation(Settings(database_url=url))
     engine = Engine(
         sessions=create_session_factory(database),
-        provider=provider or LocalSandboxProvider(chromium or find_chromium(None)),
-        broker=broker,
+        provider=provider
+        or LocalSandboxProvider(chromium or find_chromium(None), isolation=isolation),
+        queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=5_000,
         storage=storage,

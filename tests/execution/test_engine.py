@@ -13,7 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.claims import Claim
-from execution.engine import Engine, enqueue_items, reap
+from execution.dispatch import QueueDispatcher
+from execution.engine import Engine, reap
 from models.database import transaction
 from models.results import (
     CheckpointResult,
@@ -274,7 +275,7 @@ async def test_a_duplicate_message_does_not_execute_an_item_twice(
 
     loop = get_event_loop_thread()
     assert loop is not None
-    loop.run_coroutine(enqueue_items(stub_broker, [Claim(item.id, item.attempt)]))
+    loop.run_coroutine(QueueDispatcher(stub_broker).send_items([Claim(item.id, item.attempt)]))
     stub_broker.join("runs")
 
     assert len(await rows(team, TestRunResult, test_run_item_id=item.id)) == 1
@@ -330,7 +331,7 @@ async def test_the_reaper_hands_a_lost_item_to_a_new_execution(
 
     loop = get_event_loop_thread()
     assert loop is not None
-    reaped = loop.run_coroutine(reap(running_engine.sessions, stub_broker))
+    reaped = loop.run_coroutine(reap(running_engine.sessions, QueueDispatcher(stub_broker)))
     run = await team.wait_final(run_id)
 
     assert reaped == 1

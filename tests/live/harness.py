@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ import httpx
 import websockets
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +42,9 @@ subscription Updates($runId: UUID!) {
   }
 }
 """
+START = """
+mutation Start($id: UUID!) { startTestRun(id: $id) { run { status } } }
+"""
 CHANGES = """
 subscription Changes($projectId: UUID!) {
   testRunsChanged(projectId: $projectId) { runId seq type run { id status } }
@@ -53,6 +58,7 @@ class Api:
 
     port: int
     output: Output
+    process: subprocess.Popen[str]
 
     @property
     def ws_url(self) -> str:
@@ -64,8 +70,11 @@ class Api:
 
 
 @contextmanager
-def api_process(database_url: str, redis_url: str, **settings: str) -> Iterator[Api]:
-    """Start `testrun api` against the given PostgreSQL and Redis; yields once it answers."""
+def api_process(database_url: str, redis_url: str | None, **settings: str) -> Iterator[Api]:
+    """Start `testrun api` against the given PostgreSQL and Redis (None: no REDIS_URL at all).
+
+    Yields once it answers.
+    """
     port = free_port()
     env = cli_env(
         DATABASE_URL=database_url,
@@ -85,7 +94,16 @@ def api_process(database_url: str, redis_url: str, **settings: str) -> Iterator[
                 pass
             assert time.monotonic() < deadline, output.drain()
             time.sleep(0.1)
-        yield Api(port, output)
+        yield Api(port, output, process)
+
+
+@dataclass
+class Worker:
+    """A running `testrun worker`: the port of its own metrics, and what it prints."""
+
+    metrics_port: int
+    output: Output
+    pid: int
 
 
 @dataclass
@@ -190,3 +208,45 @@ async def send(socket: websockets.ClientConnection, message: dict[str, Any]) -> 
 async def receive(socket: websockets.ClientConnection, timeout: float = 10) -> dict[str, Any]:
     found: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout))
     return found
+
+
+async def start_and_follow(
+    api: Api, token: str, run_id: uuid.UUID
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Subscribe to a run's events and updates, start it over GraphQL, follow it to the end.
+
+    Returns what `testRunEvents` and `testRunUpdates` received.
+    """
+    async with (
+        subscribed(api, token, EVENTS, runId=str(run_id), afterSeq=0) as events,
+        subscribed(api, token, UPDATES, runId=str(run_id)) as updates,
+    ):
+        await updates.wait_for(lambda results: len(results) == 1)
+        async with httpx.AsyncClient(base_url=api.http_url) as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": START, "variables": {"id": str(run_id)}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        # The request answers at once: the items execute after it.
+        assert response.json()["data"]["startTestRun"]["run"]["status"] == "RUNNING"
+        await asyncio.wait_for(events.done.wait(), 90)
+        await updates.wait_for(
+            lambda results: results[-1]["testRunUpdates"]["status"] == "COMPLETED", 30
+        )
+    return (
+        [result["testRunEvents"] for result in events.results],
+        [result["testRunUpdates"] for result in updates.results],
+    )
+
+
+def scrape(url: str, token: str | None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a /metrics page by (name, sorted labels)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.get(url, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }

@@ -31,6 +31,7 @@ RUN = """
 query Run($id: UUID!) {
   testRun(id: $id) {
     runName status scheduleId suitePath parallelEnabled parallelCount retryOnFailure retryCount
+    priority
     items { status executionOrder testCase { name } }
   }
 }
@@ -87,7 +88,13 @@ async def test_a_suite_schedule_runs_its_live_test_cases_by_name_with_its_settin
         session, stranger.project, name="Theirs", suite_path=["ROOT", "Regression"]
     )
     schedule_id = await create(
-        client, editor, parallelEnabled=True, parallelCount=3, retryOnFailure=True, retryCount=2
+        client,
+        editor,
+        parallelEnabled=True,
+        parallelCount=3,
+        retryOnFailure=True,
+        retryCount=2,
+        priority=7,
     )
     before = datetime.now(UTC)
 
@@ -107,6 +114,7 @@ async def test_a_suite_schedule_runs_its_live_test_cases_by_name_with_its_settin
     assert run["suitePath"] == ["ROOT", "Regression"]
     assert (run["parallelEnabled"], run["parallelCount"]) == (True, 3)
     assert (run["retryOnFailure"], run["retryCount"]) == (True, 2)
+    assert run["priority"] == 7  # a schedule's runs get its priority
     assert [(item["executionOrder"], item["testCase"]["name"]) for item in run["items"]] == [
         (1, "Login"),
         (2, "Search"),

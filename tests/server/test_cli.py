@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -169,3 +170,16 @@ async def test_project_create_then_token_create_is_the_production_bootstrap(
     assert email == "ops@example.com"
     assert again.returncode == 1
     assert "Project already exists in tenant 't1': 'Shop'" in again.stderr
+
+
+def test_isolation_says_whether_scripts_can_be_isolated(tmp_path: Path) -> None:
+    isolated = run_cli("isolation", env=cli_env())
+    unisolated = run_cli("isolation", env=cli_env(TESTRUN_SCRIPT_ISOLATION="none"))
+    (tmp_path / "python3").symlink_to("/usr/bin/python3")
+    missing = run_cli("isolation", env=cli_env(PATH=str(tmp_path)))
+
+    assert (isolated.returncode, isolated.stdout) == (0, "Scripts run isolated by bubblewrap.\n")
+    assert unisolated.returncode == 0
+    assert "TESTRUN_SCRIPT_ISOLATION=none" in unisolated.stdout
+    assert missing.returncode == 1
+    assert "bubblewrap (bwrap) is not installed" in missing.stderr

@@ -125,3 +125,31 @@ def test_dev_refuses_a_port_in_use(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert f"Port {port}" in done.stderr
     assert not (tmp_path / "postgres").exists(), "nothing should start when the port is taken"
+
+
+def test_dev_without_redis_runs_the_api_inline_and_says_so(tmp_path: Path) -> None:
+    port = free_port()
+    nobody = f"redis://127.0.0.1:{free_port()}/0"
+    env = cli_env(TESTRUN_DATA_DIR=str(tmp_path / "var"), TESTRUN_PORT=str(port), REDIS_URL=nobody)
+
+    with started("dev", env=env) as (process, output):
+        wait_until_up(output)
+        printed = output.drain()
+        assert f"INLINE MODE: Redis at {nobody} does not answer" in printed
+        assert "Redis        none: inline mode" in printed
+        # The children log readable text here, not JSON.
+        ready_line = output.wait_for("api ready in inline mode", timeout=10)
+        assert " INFO server.app: api ready in inline mode" in ready_line, ready_line
+        children = descendants(process.pid)
+        names = " ".join(" ".join(child.cmdline()) for child in children)
+        assert "server.cli api" in names, names
+        assert "server.cli worker" not in names and "server.cli scheduler" not in names, names
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["mode"] == "inline"
+
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=30) == 0, output.drain()
+        _, alive = psutil.wait_procs(children, timeout=5)
+        assert alive == [], f"left running: {[p.cmdline() for p in alive]}"

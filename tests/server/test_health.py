@@ -30,7 +30,11 @@ async def test_readyz_is_200_when_postgres_and_redis_answer(services: Services) 
     response = await get(services, "/readyz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"postgres": "ok", "redis": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"postgres": "ok", "redis": "ok"},
+        "mode": "redis",
+    }
 
 
 async def test_readyz_is_503_naming_redis_when_redis_is_down(

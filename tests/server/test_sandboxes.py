@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from execution.sandboxes.base import SandboxSpec, SandboxUnavailable
 from execution.sandboxes.cdp import CdpSandboxProvider
 from execution.sandboxes.e2b import E2BSandboxProvider, deployment_metadata
 from execution.sandboxes.local import LocalSandboxProvider
-from server.sandboxes import sandbox_jobs, sandbox_provider
+from server.sandboxes import sandbox_jobs, sandbox_provider, script_isolation
 from server.settings import Settings
 
 
@@ -58,3 +58,30 @@ def test_cdp_is_chosen_by_the_setting_with_its_endpoints() -> None:
 def test_cdp_without_endpoints_says_which_setting_is_missing() -> None:
     with pytest.raises(RuntimeError, match="TESTRUN_CDP_URLS"):
         sandbox_provider(Settings(sandbox="cdp"))
+
+
+def test_scripts_are_denied_the_services_own_ports() -> None:
+    settings = Settings(
+        database_url="postgresql+asyncpg://u:p@db.internal:5433/testrun",
+        redis_url="redis://cache:6380/0",
+        script_denied_ports="9000, 9001",
+        script_memory_mb=256,
+    )
+
+    chosen = script_isolation(settings)
+
+    assert chosen.denied_ports == {5433, 6380, 9000, 9001}
+    assert (chosen.mode, chosen.memory_mb) == ("bubblewrap", 256)
+
+
+def test_default_ports_are_denied_when_the_urls_name_none() -> None:
+    settings = Settings(database_url="postgresql+asyncpg://u@db/x", redis_url="redis://cache/0")
+
+    assert script_isolation(settings).denied_ports == {5432, 6379}
+
+
+def test_a_bad_port_list_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESTRUN_SCRIPT_DENIED_PORTS", "5432,postgres")
+
+    with pytest.raises(ValidationError, match="script_denied_ports"):
+        Settings()

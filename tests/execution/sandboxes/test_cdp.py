@@ -154,7 +154,11 @@ async def test_python_scripts_are_refused_with_remote_browsers(
     (result,) = await rows(team, TestRunResult, test_run_id=run_id)
     (script,) = await rows(team, ScriptResult, test_run_result_id=result.id)
     assert (result.status, result.pre_script_aborted) == ("failed", True)
-    assert (script.status, script.exit_code, script.stderr) == ("failed", 126, SCRIPTS_REFUSED)
+    assert (script.status, script.exit_code, script.error_message) == (
+        "failed",
+        None,
+        SCRIPTS_REFUSED,
+    )
 
 
 async def test_a_browser_of_the_fleet_killed_mid_way_is_passed_over(

@@ -239,6 +239,19 @@ async def test_run_command_writes_files_in_the_sandbox_home(
     assert result.stdout == f"written before the command\n{home}\n"
 
 
+async def test_run_command_gives_the_script_its_environment(provider: E2BSandboxProvider) -> None:
+    sandbox = await provider.create(make_spec())
+    try:
+        result = await sandbox.run_command(
+            "echo $TESTRUN_RUN_ID $API_PASSWORD",
+            timeout_s=10,
+            env={"TESTRUN_RUN_ID": "r1", "API_PASSWORD": "pw"},
+        )
+    finally:
+        await sandbox.close()
+    assert (result.exit_code, result.stdout) == (0, "r1 pw\n")
+
+
 async def test_a_command_past_its_timeout_is_killed_and_reported(
     provider: E2BSandboxProvider, standin: StandInE2B
 ) -> None:
