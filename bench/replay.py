@@ -221,7 +221,7 @@ def main() -> None:
                 "artifacts": root / "artifacts",
                 "step_timeout_ms": 15_000,
                 "liveness": Liveness(),
-                "threads": 2,
+                "concurrency": 2,
                 "stop": stop,
             },
         )

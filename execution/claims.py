@@ -10,11 +10,13 @@ import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import ItemStatus, RunStatus
+from models.results import TestExecutionHistory
 from models.runs import TestRun, TestRunItem
 from resolvers.events import append_run_event
 
@@ -27,6 +29,8 @@ WAITING_RUNS_PER_CLAIM = 50
 # The engine sets it once per message (and the reaper per process), so that every path that
 # claims (an item ending, a start, a reap) honours it without each passing it down.
 RUNNING_CAP: ContextVar[int | None] = ContextVar("running_cap", default=None)
+# Recent executions of a test case whose median duration is its expected one.
+DURATION_SAMPLES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +160,9 @@ async def _claim_of_run(
         await session.scalars(
             select(TestRunItem.id)
             .where(TestRunItem.test_run_id == run.id, TestRunItem.status == ItemStatus.QUEUED)
-            .order_by(TestRunItem.execution_order)
+            .order_by(*start_order(balanced=limit > 1))
             .limit(free)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=TestRunItem, skip_locked=True)
         )
     )
     if not queued:
@@ -197,6 +201,33 @@ async def _claim_of_run(
         .execution_options(synchronize_session=False)
     )
     return claims
+
+
+def start_order(*, balanced: bool) -> list[Any]:
+    """The ORDER BY of queued items: `execution_order`, or longest expected first.
+
+    Balanced (a run with more than one item at a time), items start by the median duration
+    of their test case's last DURATION_SAMPLES executions, longest first, unknown ones
+    before all (they may be the longest); ties keep `execution_order`. Starting the longest
+    first (LPT scheduling) lets the short ones fill in at the end, so the run ends close to
+    the earliest it can. `execution_order` stays what people see.
+    """
+    if not balanced:
+        return [TestRunItem.execution_order]
+    recent = (
+        select(TestExecutionHistory.duration_ms)
+        .where(TestExecutionHistory.test_case_id == TestRunItem.test_case_id)
+        .order_by(TestExecutionHistory.executed_at.desc())
+        .limit(DURATION_SAMPLES)
+        .correlate(TestRunItem)
+        .subquery()
+    )
+    expected = (
+        select(func.percentile_cont(0.5).within_group(recent.c.duration_ms))
+        .scalar_subquery()
+        .correlate(TestRunItem)
+    )
+    return [expected.desc().nulls_first(), TestRunItem.execution_order]
 
 
 async def beat(session: AsyncSession, claim: Claim, *, worker: str, every: timedelta) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from execution import recording
+from execution.artifact_storage import ArtifactStorage
 from execution.claims import (
     RUNNING_CAP,
     Claim,
@@ -61,6 +62,8 @@ class Engine:
     worker: str = ""
     # TESTRUN_MAX_RUNNING_ITEMS: running items over every worker; None: no global cap.
     max_running_items: int | None = None
+    # Where result files go after the local directory; None: they stay in `artifacts`.
+    storage: ArtifactStorage | None = None
 
     def __post_init__(self) -> None:
         """Name the worker after its process unless told otherwise."""
@@ -126,6 +129,7 @@ class Engine:
                 artifacts=self.artifacts,
                 stop=stop,
                 worker=self.worker,
+                storage=self.storage,
             )
             return await replay.run()
         finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from execution import recording
+from execution.artifact_storage import ArtifactStorage
 from execution.claims import Claim
 from execution.item_plan import Failure, ItemPlan, fill_placeholders
 from execution.page_events import DialogAnswer, PageEvents, environment_of
@@ -58,12 +59,18 @@ class ItemReplay:
         artifacts: Path,
         stop: asyncio.Event,
         worker: str,
+        storage: ArtifactStorage | None = None,
     ) -> None:
-        """Prepare the replay of `plan`; `stop` is set when the run is stopped."""
+        """Prepare the replay of `plan`; `stop` is set when the run is stopped.
+
+        A result's files are written under `artifacts`, then handed to `storage` (when
+        set) as the result ends.
+        """
         self.plan = plan
         self.sessions = sessions
         self.provider = provider
         self.artifacts = artifacts
+        self.storage = storage
         self.stop = stop
         self.worker = worker
         self.next_claims: list[Claim] = []
@@ -212,6 +219,7 @@ class ItemReplay:
         trace = await files.stop_trace(context, keep=failure is not None) if tracing else None
         downloads = await events.saved_downloads()
         video = await files.close_pages(context.pages if context.pages else [page])
+        await self._keep_files(files)
         stopped = self.stop.is_set() and failure is None
         if failure is not None:
             status = ResultStatus.FAILED
@@ -241,6 +249,15 @@ class ItemReplay:
                 total_accessibility_violations=scans.total_violations,
             ),
         )
+
+    async def _keep_files(self, files: ResultFiles) -> None:
+        """Hand the result's files to the storage; a failure loses files, never the result."""
+        if self.storage is None:
+            return
+        try:
+            await self.storage.keep(self.artifacts, files.folder)
+        except Exception:  # the storage is down: the result still ends, its links 404
+            logger.exception("could not store the files of %s", files.folder)
 
     async def _steps(
         self,

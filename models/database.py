@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from asyncpg import exceptions as asyncpg_errors
 from sqlalchemy.exc import DBAPIError
@@ -55,13 +56,23 @@ def async_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An engine for the PostgreSQL at `url`; connections are checked before use."""
+def create_engine(
+    url: str, *, pool_size: int = 10, application_name: str | None = None
+) -> AsyncEngine:
+    """An engine for the PostgreSQL at `url`; connections are checked before use.
+
+    At most `2 * pool_size` connections are open; `application_name` names them in
+    `pg_stat_activity`.
+    """
+    connect_args: dict[str, Any] = {}
+    if application_name:
+        connect_args["server_settings"] = {"application_name": application_name}
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        connect_args=connect_args,
     )
 
 

@@ -6,13 +6,15 @@ report load without an Authorization header; the auth middleware lets these thro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import mimetypes
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from execution.artifact_storage import ArtifactNotFound, LocalArtifactStorage
 from resolvers.artifacts import (
     ARTIFACTS_PREFIX,
     ArtifactLinks,
@@ -86,11 +88,25 @@ async def serve_artifact(request: Request) -> Response:
     )
     if path is None or not valid:
         return JSONResponse({"detail": EXPIRED}, status_code=403)
-    root = settings.artifacts_dir.resolve()
-    file = (root / path).resolve()
-    if not file.is_relative_to(root) or not file.is_file():
+    storage = services.artifacts or LocalArtifactStorage(settings.artifacts_dir)
+    headers = {"Cache-Control": "private, max-age=3600"}
+    try:
+        if isinstance(storage, LocalArtifactStorage):
+            return FileResponse(storage.file(path), headers=headers)
+        # Object storage: streamed through the api behind the same signature, so the
+        # bucket stays private and browsers never need to reach the storage server.
+        chunks = storage.read(path)
+        first = await anext(chunks, b"")
+    except ArtifactNotFound:
         return JSONResponse({"detail": f"Artifact not found: {path}"}, status_code=404)
-    return FileResponse(file, headers={"Cache-Control": "private, max-age=3600"})
+    media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return StreamingResponse(_prepend(first, chunks), media_type=media_type, headers=headers)
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def artifact_routes() -> list[Route]:

@@ -82,20 +82,32 @@ def api(host: str | None, port: int | None) -> None:
 
 
 @main.command()
-@click.option("--threads", type=int, default=8, show_default=True, help="Concurrent messages.")
-def worker(threads: int) -> None:
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Items executed at once (default: 50 with remote browsers, cdp or e2b; "
+    "2 per core with local Chromium).",
+)
+@click.option("--threads", type=click.IntRange(min=1), default=None, hidden=True)
+def worker(concurrency: int | None, threads: int | None) -> None:
     """Execute run items from the queue (needs REDIS_URL and DATABASE_URL)."""
     from execution.broker import create_broker
     from execution.claims import Liveness
     from execution.metrics import serve_process_metrics
-    from execution.worker import run_worker
+    from execution.worker import CLIENT_NAME, broker_connections, default_concurrency, run_worker
     from server.sandboxes import sandbox_provider
+    from server.services import artifact_storage
 
     settings = _settings()
     database_url = _require("require_database_url")
     redis_url = _require("require_redis_url")
     serve_process_metrics(settings.host, settings.metrics_port)
-    broker = create_broker(redis_url)
+    # --threads is the old name of --concurrency, kept for existing scripts.
+    items = concurrency or threads or default_concurrency(settings.sandbox)
+    broker = create_broker(
+        redis_url, max_connections=broker_connections(items), client_name=CLIENT_NAME
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stop.set())
@@ -108,7 +120,9 @@ def worker(threads: int) -> None:
         step_timeout_ms=settings.step_timeout_ms,
         liveness=Liveness.of_seconds(settings.heartbeat_every_s, settings.reap_after_s),
         max_running_items=settings.max_running_items,
-        threads=threads,
+        concurrency=items,
+        db_pool_size=settings.db_pool_size,
+        storage=artifact_storage(settings),
         stop=stop,
     )
 

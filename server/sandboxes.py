@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 
 from execution.live_view import LiveViewConfig
 from execution.sandboxes.base import SandboxProvider
+from execution.sandboxes.cdp import CdpSandboxProvider
 from execution.sandboxes.chromium import ensure_chromium
 from execution.sandboxes.e2b import E2BSandboxProvider, deployment_metadata
 from execution.sandboxes.e2b_sweeper import sweeper_job
@@ -24,7 +25,7 @@ def _e2b_key(settings: Settings) -> str | None:
 
 
 def sandbox_provider(settings: Settings) -> SandboxProvider:
-    """The sandboxes `TESTRUN_SANDBOX` asks for: local Chromium, or E2B.
+    """The sandboxes `TESTRUN_SANDBOX` asks for: local Chromium, E2B, or a CDP fleet.
 
     Without `E2B_API_KEY` the E2B provider still starts; each test case then fails with
     a message saying the key is missing, which the run shows where people look.
@@ -39,6 +40,13 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
     live_view = None
     if settings.redis_url and not settings.inline:  # frames are relayed through Redis
         live_view = LiveViewConfig(redis_url=settings.redis_url, base_url=settings.base_url)
+    if settings.sandbox == "cdp":
+        if not settings.cdp_urls:
+            raise RuntimeError(
+                "TESTRUN_SANDBOX=cdp needs TESTRUN_CDP_URLS: the Chrome DevTools endpoints "
+                "of the browser fleet, comma-separated (e.g. http://chrome-1:9222)."
+            )
+        return CdpSandboxProvider(settings.cdp_urls, live_view=live_view)
     return LocalSandboxProvider(
         ensure_chromium(settings.chromium, install=False),
         live_view=live_view,

@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from execution.artifact_storage import (
+    ArtifactStorage,
+    LocalArtifactStorage,
+    ObjectArtifactStorage,
+    S3Location,
+)
 from execution.broker import create_broker
 from execution.claims import Liveness
 from execution.dead_letters import RedisDeadLetterBox
@@ -21,6 +27,20 @@ from resolvers.events import publish_committed_events
 from resolvers.run_feeds import LiveRuns
 from server.sandboxes import sandbox_provider
 from server.settings import Settings
+
+
+def artifact_storage(settings: Settings) -> ArtifactStorage:
+    """Where artifacts are kept: TESTRUN_ARTIFACTS_URL's bucket, else TESTRUN_ARTIFACTS_DIR."""
+    if not settings.artifacts_url:
+        return LocalArtifactStorage(settings.artifacts_dir)
+    secret = settings.s3_secret_access_key
+    return ObjectArtifactStorage(
+        S3Location.parse(settings.artifacts_url),
+        endpoint=settings.s3_endpoint,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+    )
 
 
 @dataclass(slots=True)
@@ -42,6 +62,8 @@ class Services:
     inline: InlineExecution | None = None
     # Messages the workers gave up on, as the broker keeps them; None in inline mode.
     dead_letters: DeadLetterBox | None = None
+    # Where artifacts are served from; None: the settings' artifacts directory.
+    artifacts: ArtifactStorage | None = None
 
     @property
     def mode(self) -> str:
@@ -100,6 +122,7 @@ class Services:
             live=LiveRuns(sessions, bus),
             bus=bus,
             dead_letters=RedisDeadLetterBox(redis, broker),
+            artifacts=artifact_storage(settings),
         )
 
     @property

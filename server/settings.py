@@ -51,8 +51,15 @@ class Settings(BaseSettings):
     e2b_sweep_every_s: float = Field(
         default=60.0, gt=0, description="How often the scheduler kills leaked E2B sandboxes."
     )
-    sandbox: Literal["local", "e2b"] = Field(
-        default="local", description="Where browsers run: local Chromium or E2B sandboxes."
+    sandbox: Literal["local", "e2b", "cdp"] = Field(
+        default="local",
+        description="Where browsers run: local Chromium, E2B sandboxes, or a remote Chrome "
+        "fleet over CDP (TESTRUN_CDP_URLS).",
+    )
+    cdp_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Chrome DevTools endpoints of the browser fleet when TESTRUN_SANDBOX=cdp, "
+        "comma-separated (e.g. http://chrome-1:9222,http://chrome-2:9222).",
     )
     chromium: Path | None = Field(
         default=None, description="Chromium executable; auto-detected when unset."
@@ -64,6 +71,30 @@ class Settings(BaseSettings):
     artifacts_dir: Path = Field(
         default=Path("var/artifacts"),
         description="Screenshots, videos, traces and reports.",
+    )
+    artifacts_url: str | None = Field(
+        default=None,
+        pattern=r"^s3://[^/]+(/.*)?$",
+        description="s3://bucket/prefix: keep artifacts in S3-compatible storage instead of "
+        "TESTRUN_ARTIFACTS_DIR (workers upload each result's files, the api streams them).",
+    )
+    s3_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_ENDPOINT_URL"),
+        description="S3-compatible server for TESTRUN_ARTIFACTS_URL (MinIO...); unset: AWS.",
+    )
+    s3_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_REGION"), description="S3 region."
+    )
+    s3_access_key_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_ACCESS_KEY_ID"),
+        description="S3 access key for TESTRUN_ARTIFACTS_URL.",
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY"),
+        description="S3 secret key for TESTRUN_ARTIFACTS_URL.",
     )
     secret_key: SecretStr = Field(
         default=SecretStr("dev-insecure-secret-change-me"),
@@ -203,6 +234,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Events waiting for one slow subscriber before it is resynced from the log.",
     )
+
+    @field_validator("cdp_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        """`a,b` from the environment as a list of URLs."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

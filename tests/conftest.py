@@ -6,4 +6,6 @@ pytest_plugins = [
     "tests.fixtures.broker",
     "tests.fixtures.pages",
     "tests.fixtures.browser",
+    "tests.fixtures.chromium_fleet",
+    "tests.fixtures.object_storage",
 ]

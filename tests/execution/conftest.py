@@ -10,7 +10,9 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.engine import Engine
+from execution.sandboxes.cdp import CdpSandboxProvider
 from tests.execution.engine_harness import Team, start_engine, stop_engine
+from tests.fixtures.chromium_fleet import FleetBrowser
 
 
 @pytest.fixture
@@ -21,6 +23,21 @@ def running_engine(
     artifacts: Path,
 ) -> Iterator[Engine]:
     found, worker = start_engine(migrated_database_url, stub_broker, artifacts)
+    yield found
+    stop_engine(found, worker)
+
+
+@pytest.fixture
+def cdp_engine(
+    migrated_database_url: str, stub_broker: StubBroker, artifacts: Path, fleet: list[FleetBrowser]
+) -> Iterator[Engine]:
+    """A running engine whose sandboxes are contexts on a fleet of two Chromium processes.
+
+    Opening a context costs far less than launching a browser, so item durations are
+    mostly the test case's own.
+    """
+    provider = CdpSandboxProvider([browser.url for browser in fleet])
+    found, worker = start_engine(migrated_database_url, stub_broker, artifacts, provider=provider)
     yield found
     stop_engine(found, worker)
 

@@ -24,8 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.actors import register_actors
+from execution.artifact_storage import ArtifactStorage
 from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
+from execution.sandboxes.base import SandboxProvider
 from execution.sandboxes.chromium import find_chromium
 from execution.sandboxes.local import LocalSandboxProvider
 from execution.sandboxes.script_isolation import ScriptIsolation
@@ -185,6 +187,8 @@ def start_engine(
     *,
     chromium: Path | None = None,
     isolation: ScriptIsolation | None = None,
+    provider: SandboxProvider | None = None,
+    storage: ArtifactStorage | None = None,
 ) -> tuple[Engine, dramatiq.Worker]:
     """An engine and worker; scripts isolated as a worker with DATABASE_URL=`url` would."""
     # The actors run on Dramatiq's event loop thread: the engine gets its own connections.
@@ -192,10 +196,12 @@ def start_engine(
     isolation = isolation or script_isolation(Settings(database_url=url))
     engine = Engine(
         sessions=create_session_factory(database),
-        provider=LocalSandboxProvider(chromium or find_chromium(None), isolation=isolation),
+        provider=provider
+        or LocalSandboxProvider(chromium or find_chromium(None), isolation=isolation),
         queue=QueueDispatcher(broker),
         artifacts=artifacts,
         step_timeout_ms=5_000,
+        storage=storage,
     )
     register_actors(broker, engine)
     worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=4)

@@ -125,7 +125,7 @@ def worker_process(database_url: str, redis_url: str, artifacts: Path) -> Iterat
         TESTRUN_STEP_TIMEOUT_MS="5000",  # a failing assertion fails in 5 s, not 15
         TESTRUN_METRICS_PORT=str(metrics_port),
     )
-    with started("worker", "--threads", "2", env=env) as (process, output):
+    with started("worker", "--concurrency", "2", env=env) as (process, output):
         output.wait_for("worker ready", timeout=60)
         yield Worker(metrics_port, output, process.pid)
         process.send_signal(signal.SIGTERM)  # closes its browsers before it exits

@@ -35,7 +35,7 @@ def capped_workers(
     )
     with ExitStack() as stack:
         workers = [
-            stack.enter_context(started("worker", "--threads", "3", env=env)) for _ in range(2)
+            stack.enter_context(started("worker", "--concurrency", "3", env=env)) for _ in range(2)
         ]
         for _, output in workers:
             output.wait_for("worker ready", timeout=60)

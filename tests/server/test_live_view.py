@@ -1,8 +1,9 @@
-"""The local sandbox's live view: a real Chromium casting through Redis to the api's stream."""
+"""The live view: a real Chromium (local, or remote over CDP) casting through Redis to the api."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import uuid
 from collections.abc import AsyncIterator
@@ -14,12 +15,14 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from execution.live_view import LiveViewConfig, watched_key
-from execution.sandboxes.base import SandboxSpec
+from execution.sandboxes.base import Sandbox, SandboxProvider, SandboxSpec
+from execution.sandboxes.cdp import CdpSandboxProvider
 from execution.sandboxes.chromium import find_chromium
-from execution.sandboxes.local import LocalSandbox, LocalSandboxProvider
+from execution.sandboxes.local import LocalSandboxProvider
 from server.artifacts import artifact_links
 from server.embedded import free_port
 from server.settings import Settings
+from tests.fixtures.chromium_fleet import chromium_fleet
 
 JPEG_START = b"\xff\xd8"
 # A page that keeps painting, as pages under test do while steps play.
@@ -40,16 +43,25 @@ async def api_url(app: Starlette) -> AsyncIterator[str]:
     await serving
 
 
-@pytest.fixture
-async def sandbox(settings: Settings, redis_url: str, api_url: str) -> AsyncIterator[LocalSandbox]:
+@pytest.fixture(params=["local", "cdp"])
+async def sandbox(
+    request: pytest.FixtureRequest, settings: Settings, redis_url: str, api_url: str
+) -> AsyncIterator[Sandbox]:
+    """A sandbox of each kind that has a screencast: a local Chromium, a fleet's over CDP."""
     config = LiveViewConfig(redis_url=redis_url, base_url=api_url)
-    chromium = find_chromium(None)
-    assert chromium is not None
-    provider = LocalSandboxProvider(chromium, live_view=config)
-    created = await provider.create(SandboxSpec(run_id=uuid.uuid4(), item_id=uuid.uuid4()))
-    yield created
-    await created.close()
-    await provider.aclose()
+    with contextlib.ExitStack() as stack:
+        provider: SandboxProvider
+        if request.param == "cdp":
+            fleet = stack.enter_context(chromium_fleet(1))
+            provider = CdpSandboxProvider([fleet[0].url], live_view=config)
+        else:
+            chromium = find_chromium(None)
+            assert chromium is not None
+            provider = LocalSandboxProvider(chromium, live_view=config)
+        created = await provider.create(SandboxSpec(run_id=uuid.uuid4(), item_id=uuid.uuid4()))
+        yield created
+        await created.close()
+        await provider.aclose()
 
 
 async def first_frame(http: httpx.AsyncClient, url: str) -> tuple[str, bytes]:
@@ -67,7 +79,7 @@ async def first_frame(http: httpx.AsyncClient, url: str) -> tuple[str, bytes]:
     raise AssertionError("the stream ended without a frame")
 
 
-def signed(settings: Settings, sandbox: LocalSandbox, *, ttl_s: int = 60) -> tuple[uuid.UUID, str]:
+def signed(settings: Settings, sandbox: Sandbox, *, ttl_s: int = 60) -> tuple[uuid.UUID, str]:
     """The item's live view URL as GraphQL and REST answer it: signed when read."""
     assert sandbox.vnc_url is not None
     item_id = uuid.UUID(sandbox.vnc_url.split("/live/")[1])
@@ -79,7 +91,7 @@ def signed(settings: Settings, sandbox: LocalSandbox, *, ttl_s: int = 60) -> tup
 
 
 async def test_the_vnc_url_streams_the_page_while_it_is_watched(
-    sandbox: LocalSandbox, redis: Redis, settings: Settings
+    sandbox: Sandbox, redis: Redis, settings: Settings
 ) -> None:
     page = await sandbox.context.new_page()
     await page.set_content(TICKING)
@@ -101,7 +113,7 @@ async def test_the_vnc_url_streams_the_page_while_it_is_watched(
 
 
 async def test_a_live_view_url_unsigned_expired_or_for_another_item_is_not_found(
-    sandbox: LocalSandbox, api_url: str, settings: Settings
+    sandbox: Sandbox, api_url: str, settings: Settings
 ) -> None:
     assert sandbox.vnc_url is not None
     item, url = signed(settings, sandbox)

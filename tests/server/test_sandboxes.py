@@ -8,6 +8,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from execution.sandboxes.base import SandboxSpec, SandboxUnavailable
+from execution.sandboxes.cdp import CdpSandboxProvider
 from execution.sandboxes.e2b import E2BSandboxProvider, deployment_metadata
 from execution.sandboxes.local import LocalSandboxProvider
 from server.sandboxes import sandbox_jobs, sandbox_provider, script_isolation
@@ -43,6 +44,20 @@ def test_the_scheduler_sweeps_e2b_sandboxes_only_when_it_can() -> None:
 def test_a_deployment_tag_marks_every_sandbox_and_scopes_the_sweep() -> None:
     assert deployment_metadata(None) == {}
     assert deployment_metadata("staging") == {"testrun_deployment": "staging"}
+
+
+def test_cdp_is_chosen_by_the_setting_with_its_endpoints() -> None:
+    settings = Settings(sandbox="cdp", cdp_urls="http://chrome-1:9222, http://chrome-2:9222/")
+
+    chosen = sandbox_provider(settings)
+
+    assert isinstance(chosen, CdpSandboxProvider)
+    assert [e.url for e in chosen.endpoints] == ["http://chrome-1:9222", "http://chrome-2:9222"]
+
+
+def test_cdp_without_endpoints_says_which_setting_is_missing() -> None:
+    with pytest.raises(RuntimeError, match="TESTRUN_CDP_URLS"):
+        sandbox_provider(Settings(sandbox="cdp"))
 
 
 def test_scripts_are_denied_the_services_own_ports() -> None:

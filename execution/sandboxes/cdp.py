@@ -1,0 +1,258 @@
+"""The `cdp` sandbox: a fresh browser context per test case on a remote Chrome fleet.
+
+`TESTRUN_CDP_URLS` names one or more Chrome DevTools endpoints (Chrome or browserless
+containers started with `--remote-debugging-port`). The worker keeps one connection per
+endpoint and opens each test case's context on the endpoint with the fewest contexts this
+worker has open there; the browsers do the work, the worker only orchestrates.
+
+Python and shell scripts are refused here: the browser is on another host, and running
+them on the worker would give a project's code the worker's files and network. They need
+`local` (isolated on the worker) or `e2b` (in the sandbox VM); javascript scripts run in
+the page as everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import async_playwright
+from redis.asyncio import Redis
+
+from execution.live_view import LiveViewConfig, ScreencastRelay
+from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
+from execution.sandboxes.chromium import ensure_video_encoder
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Playwright
+
+logger = logging.getLogger(__name__)
+
+# How long connecting to one endpoint may take before the next one is tried.
+CONNECT_TIMEOUT_S = 10.0
+# An endpoint that failed is tried after the others for this long.
+FAILED_BACKOFF_S = 30.0
+# Closing a context on a remote browser that stopped answering must not hold the item.
+CLOSE_TIMEOUT_S = 10.0
+SCRIPTS_REFUSED = (
+    "Python and shell scripts cannot run with TESTRUN_SANDBOX=cdp: the browser is on a "
+    "remote endpoint and the worker does not run a project's code on its own host. Use "
+    "a javascript script (it runs in the page), or TESTRUN_SANDBOX=local or e2b."
+)
+
+
+@dataclass(eq=False)
+class Endpoint:
+    """One Chrome DevTools endpoint of the fleet and what this worker has open on it."""
+
+    url: str
+    open_contexts: int = 0
+    browser: Browser | None = None
+    failed_at: float | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def recently_failed(self) -> bool:
+        """Whether the last connection attempt failed less than FAILED_BACKOFF_S ago."""
+        return self.failed_at is not None and time.monotonic() - self.failed_at < FAILED_BACKOFF_S
+
+
+class CdpSandbox:
+    """A browser context of its own on one endpoint; closing it frees the endpoint's slot."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        browser: Browser,
+        context: BrowserContext,
+        *,
+        context_options: dict[str, Any],
+        vnc_url: str | None = None,
+        relay: ScreencastRelay | None = None,
+    ) -> None:
+        """Wrap `context`, counted as open on `endpoint` until `close()`."""
+        self.endpoint = endpoint
+        self._browser = browser
+        self._context = context
+        self._context_options = context_options
+        self._vnc_url = vnc_url
+        self._relay = relay
+        self._closed = False
+
+    @property
+    def vnc_url(self) -> str | None:
+        """The api's live view of this test case (a CDP screencast, see `execution.live_view`)."""
+        return self._vnc_url
+
+    @property
+    def context(self) -> BrowserContext:
+        """The browser context the test case's pages open in."""
+        return self._context
+
+    async def fresh_context(self) -> BrowserContext:
+        """Close the context and open a new one on the same endpoint, with the same options."""
+        with contextlib.suppress(PlaywrightError, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self._context.close()
+        self._context = await self._browser.new_context(**self._context_options)
+        if self._relay is not None:
+            self._relay.follow(self._context)
+        return self._context
+
+    async def run_command(
+        self,
+        command: str,
+        *,
+        timeout_s: float,
+        files: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> CommandResult:
+        """Refuse: python and shell scripts do not run with remote browsers (see the module)."""
+        return CommandResult(
+            exit_code=None, stdout="", stderr="", duration_ms=0, error=SCRIPTS_REFUSED
+        )
+
+    async def close(self) -> None:
+        """Close the context (finishing its videos) and free the endpoint; never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._relay is not None:
+                await self._relay.close()
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self._context.close()
+        except (PlaywrightError, TimeoutError) as error:  # the endpoint went away
+            logger.info("closing a context on %s: %s", self.endpoint.url, error)
+        finally:
+            self.endpoint.open_contexts -= 1
+
+
+class CdpSandboxProvider:
+    """Opens contexts on the least-loaded endpoint, connecting to each one once."""
+
+    def __init__(
+        self,
+        urls: list[str],
+        *,
+        live_view: LiveViewConfig | None = None,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    ) -> None:
+        """Use the endpoints at `urls` (http://host:port or ws://...); live view as `local`."""
+        if not urls:
+            raise ValueError("TESTRUN_CDP_URLS names no Chrome DevTools endpoint")
+        self.endpoints = [Endpoint(url.rstrip("/")) for url in urls]
+        self._live_view = live_view
+        self._connect_timeout_s = connect_timeout_s
+        self._turn = 0
+        self._redis: Redis | None = None
+        self._playwright: Playwright | None = None
+        self._lock = asyncio.Lock()
+
+    def _by_load(self) -> list[Endpoint]:
+        """Endpoints to try in order: answering first, then fewest open contexts.
+
+        Ties rotate, so sequential test cases spread over an idle fleet too.
+        """
+        count = len(self.endpoints)
+        self._turn += 1
+        return sorted(
+            self.endpoints,
+            key=lambda endpoint: (
+                endpoint.recently_failed(),
+                endpoint.open_contexts,
+                (self.endpoints.index(endpoint) - self._turn) % count,
+            ),
+        )
+
+    async def create(self, spec: SandboxSpec) -> CdpSandbox:
+        """A new context on the least-loaded endpoint that answers, or `SandboxUnavailable`."""
+        driver = await self._driver()
+        options: dict[str, Any] = {}
+        if spec.viewport_width and spec.viewport_height:
+            options["viewport"] = {"width": spec.viewport_width, "height": spec.viewport_height}
+        if spec.video_dir is not None:
+            ensure_video_encoder()  # Playwright encodes the video here, on the worker
+            options["record_video_dir"] = spec.video_dir
+        failures: list[str] = []
+        for endpoint in self._by_load():
+            # Counted before the first await, so items created at once spread out.
+            endpoint.open_contexts += 1
+            try:
+                browser = await self._connect(driver, endpoint)
+                context = await browser.new_context(**options)
+            except (PlaywrightError, TimeoutError) as error:
+                endpoint.open_contexts -= 1
+                endpoint.failed_at = time.monotonic()
+                failures.append(f"{endpoint.url}: {_reason(error)}")
+                continue
+            endpoint.failed_at = None
+            return self._sandbox(spec, endpoint, browser, context, options)
+        raise SandboxUnavailable(
+            "No Chrome DevTools endpoint of TESTRUN_CDP_URLS answered: " + "; ".join(failures)
+        )
+
+    def _sandbox(
+        self,
+        spec: SandboxSpec,
+        endpoint: Endpoint,
+        browser: Browser,
+        context: BrowserContext,
+        options: dict[str, Any],
+    ) -> CdpSandbox:
+        if self._live_view is None:
+            return CdpSandbox(endpoint, browser, context, context_options=options)
+        if self._redis is None:  # made here, on the loop the sandboxes run on
+            self._redis = Redis.from_url(self._live_view.redis_url)
+        relay = ScreencastRelay(self._redis, spec.item_id, context)
+        relay.start()
+        return CdpSandbox(
+            endpoint,
+            browser,
+            context,
+            context_options=options,
+            vnc_url=self._live_view.url(spec.item_id),
+            relay=relay,
+        )
+
+    async def _connect(self, driver: Playwright, endpoint: Endpoint) -> Browser:
+        """The endpoint's connection, made (again) when there is none or it dropped."""
+        async with endpoint.lock:
+            if endpoint.browser is not None and endpoint.browser.is_connected():
+                return endpoint.browser
+            endpoint.browser = await driver.chromium.connect_over_cdp(
+                endpoint.url, timeout=self._connect_timeout_s * 1000
+            )
+            return endpoint.browser
+
+    async def _driver(self) -> Playwright:
+        async with self._lock:
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            return self._playwright
+
+    async def aclose(self) -> None:
+        """Disconnect from every endpoint (the remote browsers keep running)."""
+        for endpoint in self.endpoints:
+            if endpoint.browser is not None:
+                with contextlib.suppress(PlaywrightError):
+                    await endpoint.browser.close()
+                endpoint.browser = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+        async with self._lock:
+            if self._playwright is not None:
+                await self._playwright.stop()
+                self._playwright = None
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip()
+    if isinstance(error, TimeoutError) or not text:
+        return f"no answer ({type(error).__name__})"
+    return text.splitlines()[0]
