@@ -28,13 +28,29 @@ from server.settings import Settings
 EXPIRED = "Invalid or expired artifact link: reload the page that gave it for a fresh one"
 
 
-def artifact_links(settings: Settings, base_url: str) -> ArtifactLinks:
-    """The signer of one response's artifact and live view URLs (`TESTRUN_ARTIFACT_URL_TTL_S`)."""
+def artifact_links(settings: Settings, base_url: str, *, stable: bool = False) -> ArtifactLinks:
+    """The signer of one response's artifact and live view URLs (`TESTRUN_ARTIFACT_URL_TTL_S`).
+
+    `stable`: see `link_expiry`.
+    """
     return ArtifactLinks(
         secret=settings.secret_key.get_secret_value(),
         base_url=base_url.rstrip("/"),
-        expires_at=datetime.now(UTC) + timedelta(seconds=settings.artifact_url_ttl_s),
+        expires_at=link_expiry(settings.artifact_url_ttl_s, stable=stable),
     )
+
+
+def link_expiry(ttl: int, *, stable: bool = False) -> datetime:
+    """When links signed now expire: in `ttl` seconds, or, `stable`, rounded to half of it.
+
+    Rounded, a page rendered again soon after (the dashboard, on every live update) gets
+    the same URLs, so its images and live view are not reloaded; they then stay valid for
+    between half the TTL and all of it.
+    """
+    if not stable:
+        return datetime.now(UTC) + timedelta(seconds=ttl)
+    step = max(ttl // 2, 1)
+    return datetime.fromtimestamp(int(datetime.now(UTC).timestamp()) // step * step + ttl, UTC)
 
 
 def artifact_url_signer(
@@ -42,17 +58,9 @@ def artifact_url_signer(
 ) -> Callable[[str], str | None]:
     """Turns a stored artifact path into an absolute signed URL (None: it names no file).
 
-    `stable`: the expiry is rounded to half the TTL, so a page rendered again soon after
-    (the dashboard, on every live update) gets the same URLs and its images are not reloaded.
-    They then stay valid for between half the TTL and all of it.
+    `stable`: see `link_expiry`.
     """
-    ttl = settings.artifact_url_ttl_s
-    expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
-    if stable:
-        step = max(ttl // 2, 1)
-        expires_at = datetime.fromtimestamp(
-            int(datetime.now(UTC).timestamp()) // step * step + ttl, UTC
-        )
+    expires_at = link_expiry(settings.artifact_url_ttl_s, stable=stable)
     secret = settings.secret_key.get_secret_value()
 
     def sign(stored: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -13,6 +14,8 @@ from resolvers.reports import ReportItem, ReportResult, RunReport
 from server.dashboard.markup import badge, duration, progress, table, text, when
 
 ArtifactUrl = Callable[[str], str | None]
+# The signed URL of an item's live view, from its stored `vnc_url` and the item's id.
+LiveViewUrl = Callable[[str, uuid.UUID], str | None]
 
 
 @dataclass(frozen=True)
@@ -134,13 +137,19 @@ def _item_row(entry: ReportItem) -> str:
     )
 
 
-def _item(entry: ReportItem, logs: dict[object, ResultLogs], artifact_url: ArtifactUrl) -> str:
+def _item(
+    entry: ReportItem,
+    logs: dict[object, ResultLogs],
+    artifact_url: ArtifactUrl,
+    live_view_url: LiveViewUrl,
+) -> str:
     item = entry.item
     body = "".join(
         _result(result, logs[result.result.id], artifact_url) for result in entry.results
     )
-    if item.status == "running" and item.vnc_url:
-        body = _live_view(item.vnc_url) + body
+    live = live_view_url(item.vnc_url, item.id) if item.vnc_url else None
+    if item.status == "running" and live:
+        body = _live_view(live) + body
     if not body:
         body = '<p class="meta">Nothing recorded yet.</p>'
     return (
@@ -175,6 +184,7 @@ def render_run(
     logs: dict[object, ResultLogs],
     *,
     artifact_url: ArtifactUrl,
+    live_view_url: LiveViewUrl,
     can_write: bool,
 ) -> str:
     """The run page's content; its `run-body` region is what live updates replace."""
@@ -191,7 +201,7 @@ def render_run(
     shown = "".join(f'<div class="card">{text(k)}<b>{text(v)}</b></div>' for k, v in cards)
     rows = "".join(_item_row(entry) for entry in report.items)
     headers = ("#", "Test case", "Status", "Step", "Duration", "Error")
-    items = "".join(_item(entry, logs, artifact_url) for entry in report.items)
+    items = "".join(_item(entry, logs, artifact_url, live_view_url) for entry in report.items)
     return (
         f'<div data-live="run" data-run-id="{run.id}"></div>'
         f"<h1>Run #{run.run_number}: {text(run.run_name)}</h1>"

@@ -160,7 +160,9 @@ async def test_stop_from_the_page_stops_the_run_and_viewers_get_no_buttons(
     await item.locator("summary").click()
     await expect(item.get_by_title("Live view of the browser")).to_be_attached()
     stream = page.frame_locator("iframe.live").get_by_role("img")
-    await expect(stream).to_have_attribute("src", re.compile(r"^/live/[0-9a-f-]+/stream\?sig="))
+    await expect(stream).to_have_attribute(
+        "src", re.compile(r"^/live/[0-9a-f-]+/stream\?expires=\d+&sig=")
+    )
     await page.screenshot(path=screenshots / "dashboard-running.png", full_page=True)
     await page.get_by_role("button", name="Stop").click()
 
