@@ -231,7 +231,7 @@ Try it:
 
 In the dashboard, paste the token once. In GraphiQL, add the header
 {{"Authorization": "Bearer {token}"}}. From a shell or CI job:
-  TESTRUN_URL={base} TESTRUN_TOKEN={token} testrun run "Health page says ok" --follow
+  TESTRUN_URL={base} TESTRUN_TOKEN={token} testrun run "Health endpoint answers" --follow
 Press Ctrl-C to stop everything.
 """
 
