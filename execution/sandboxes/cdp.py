@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from execution.live_view import LiveViewConfig, ScreencastRelay
 from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
-from execution.sandboxes.chromium import ensure_video_encoder
+from execution.sandboxes.chromium import CLOSE_TIMEOUT_S, context_options, reopen_context
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
@@ -37,8 +37,6 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
 # An endpoint that failed is tried after the others for this long.
 FAILED_BACKOFF_S = 30.0
-# Closing a context on a remote browser that stopped answering must not hold the item.
-CLOSE_TIMEOUT_S = 10.0
 SCRIPTS_REFUSED = (
     "Python and shell scripts cannot run with TESTRUN_SANDBOX=cdp: the browser is on a "
     "remote endpoint and the worker does not run a project's code on its own host. Use "
@@ -95,10 +93,7 @@ class CdpSandbox:
 
     async def fresh_context(self) -> BrowserContext:
         """Close the context and open a new one on the same endpoint, with the same options."""
-        with contextlib.suppress(PlaywrightError, TimeoutError):
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await self._context.close()
-        self._context = await self._browser.new_context(**self._context_options)
+        self._context = await reopen_context(self._browser, self._context, self._context_options)
         if self._relay is not None:
             self._relay.follow(self._context)
         return self._context
@@ -172,12 +167,7 @@ class CdpSandboxProvider:
     async def create(self, spec: SandboxSpec) -> CdpSandbox:
         """A new context on the least-loaded endpoint that answers, or `SandboxUnavailable`."""
         driver = await self._driver()
-        options: dict[str, Any] = {}
-        if spec.viewport_width and spec.viewport_height:
-            options["viewport"] = {"width": spec.viewport_width, "height": spec.viewport_height}
-        if spec.video_dir is not None:
-            ensure_video_encoder()  # Playwright encodes the video here, on the worker
-            options["record_video_dir"] = spec.video_dir
+        options = context_options(spec)
         failures: list[str] = []
         for endpoint in self._by_load():
             # Counted before the first await, so items created at once spread out.

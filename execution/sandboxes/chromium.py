@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -10,10 +12,15 @@ import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import playwright
 
+from execution.sandboxes.base import SandboxSpec
 from execution.sandboxes.debian_packages import apt_install
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +75,10 @@ _HOW_TO_GET_ONE = (
 
 class ChromiumNotFound(RuntimeError):
     """No usable Chromium: the configured one is wrong, or none is installed."""
+
+
+# How long closing a browser context may take before a new one is opened regardless.
+CLOSE_TIMEOUT_S = 10.0
 
 
 def find_chromium(
@@ -239,3 +250,29 @@ def _pip_ffmpeg() -> str | None:
     except RuntimeError:  # a wheel without a binary for this platform
         return None
     return path
+
+
+def context_options(spec: SandboxSpec) -> dict[str, Any]:
+    """The browser context `spec` asks for: its viewport and, with the encoder ready, its video."""
+    options: dict[str, Any] = {}
+    if spec.viewport_width and spec.viewport_height:
+        options["viewport"] = {"width": spec.viewport_width, "height": spec.viewport_height}
+    if spec.video_dir is not None:
+        ensure_video_encoder()  # Playwright encodes the video here, on the worker
+        options["record_video_dir"] = spec.video_dir
+    return options
+
+
+async def reopen_context(
+    browser: Browser, context: BrowserContext | None, options: dict[str, Any]
+) -> BrowserContext:
+    """Close `context` (finishing its videos) and open a new one with `options`, same browser.
+
+    A context already gone with its connection, or one that takes over CLOSE_TIMEOUT_S to
+    close, is left behind: the new one does not wait on it.
+    """
+    if context is not None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await context.close()
+    return await browser.new_context(**options)

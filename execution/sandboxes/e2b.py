@@ -8,7 +8,6 @@ VNC server wants a password that only the item's `vnc_url` carries.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 import shlex
@@ -35,7 +34,7 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 
 from execution.sandboxes import sandbox_gate
 from execution.sandboxes.base import OUTPUT_LIMIT, CommandResult, SandboxSpec, SandboxUnavailable
-from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_video_encoder
+from execution.sandboxes.chromium import CHROMIUM_ARGS, context_options, reopen_context
 from execution.sandboxes.sandbox_gate import TOKEN_HEADER, TOKEN_VARIABLE
 
 logger = logging.getLogger(__name__)
@@ -258,10 +257,7 @@ class E2BSandbox:
         """Close the context (finishing its videos) and open a new one in the same Chrome."""
         if self._browser is None:
             raise RuntimeError(f"E2B sandbox {self.sandbox_id} has no browser (not started)")
-        if self._context is not None:
-            with contextlib.suppress(Exception):  # already gone with its connection
-                await self._context.close()
-        self._context = await self._browser.new_context(**self._context_options)
+        self._context = await reopen_context(self._browser, self._context, self._context_options)
         return self._context
 
     async def run_command(
@@ -368,14 +364,8 @@ class E2BSandbox:
             timeout=max(deadline - time.monotonic(), 1) * 1000,
             headers={TOKEN_HEADER: self._token},
         )
-        options: dict[str, Any] = {}
-        if spec.viewport_width and spec.viewport_height:
-            options["viewport"] = {"width": spec.viewport_width, "height": spec.viewport_height}
-        if spec.video_dir is not None:
-            ensure_video_encoder()  # Playwright encodes the video here, on the worker
-            options["record_video_dir"] = spec.video_dir
-        self._context_options = options
-        self._context = await self._browser.new_context(**options)
+        self._context_options = context_options(spec)
+        self._context = await self._browser.new_context(**self._context_options)
         self._vnc_url = (
             f"{http}://{self._remote.get_host(NOVNC_PORT)}/vnc.html"
             f"?autoconnect=true&view_only=true&resize=scale&password={vnc_password}"

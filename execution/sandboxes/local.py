@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import tempfile
@@ -16,7 +15,7 @@ from redis.asyncio import Redis
 
 from execution.live_view import LiveViewConfig, ScreencastRelay
 from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
-from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_video_encoder
+from execution.sandboxes.chromium import CHROMIUM_ARGS, context_options, reopen_context
 from execution.sandboxes.script_isolation import (
     IsolationCheck,
     ScriptIsolation,
@@ -70,9 +69,7 @@ class LocalSandbox:
 
     async def fresh_context(self) -> BrowserContext:
         """Close the context (finishing its videos) and open a new one with the same options."""
-        with contextlib.suppress(PlaywrightError):
-            await self._context.close()
-        self._context = await self._browser.new_context(**self._context_options)
+        self._context = await reopen_context(self._browser, self._context, self._context_options)
         if self._relay is not None:
             self._relay.follow(self._context)
         return self._context
@@ -161,11 +158,7 @@ class LocalSandboxProvider:
                 f"Could not start Chromium ({self._executable}): {first_line}"
             ) from error
         try:
-            if spec.video_dir is not None:
-                ensure_video_encoder()
-            options: dict[str, Any] = {"record_video_dir": spec.video_dir}
-            if spec.viewport_width and spec.viewport_height:
-                options["viewport"] = {"width": spec.viewport_width, "height": spec.viewport_height}
+            options = context_options(spec)
             context = await browser.new_context(**options)
         except PlaywrightError as error:
             await browser.close()
