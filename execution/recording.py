@@ -32,7 +32,7 @@ from resolvers import stats
 from resolvers.baselines import read_baseline_path, save_baseline
 from resolvers.checkpoints import CheckpointResultInput, insert_checkpoint_results
 from resolvers.errors import Conflict, ResolverError
-from resolvers.events import append_run_event
+from resolvers.events import append_run_event, batched_run_events
 from resolvers.fitting import fit_row
 from resolvers.logs import ConsoleLogInput, NetworkLogInput, insert_logs
 from resolvers.results import lock_executed_result, record_result_outcome
@@ -229,19 +229,21 @@ async def record_step(
 ) -> None:
     """Store one replayed step (with its checkpoint and logs) and move the item's progress.
 
+    One transaction, counting the result once and numbering its events together.
+
     A step the result already has was stored by an earlier try whose answer was lost:
     nothing is written twice. `baseline` (with a checkpoint) becomes its name's baseline
     unless another result stored one first.
     """
     try:
-        async with transaction(sessions) as session:
+        async with transaction(sessions) as session, batched_run_events(session):
             result, run = await lock_executed_result(session, result_id)
-            [step_id] = await insert_step_results(
-                session, run, result, [step], planned_steps=planned_steps
-            )
+            [step_id] = await insert_step_results(session, run, result, [step], recount=False)
             if checkpoint is not None:
                 linked = checkpoint.model_copy(update={"test_step_result_id": step_id})
-                [checkpoint_id] = await insert_checkpoint_results(session, run, result, [linked])
+                [checkpoint_id] = await insert_checkpoint_results(
+                    session, run, result, [linked], recount=False
+                )
                 if baseline is not None:
                     await save_baseline(
                         session,
@@ -255,6 +257,14 @@ async def record_step(
                     )
             await insert_logs(session, ConsoleLog, result.id, console)
             await insert_logs(session, NetworkLog, result.id, network)
+            await stats.recount_result(
+                session,
+                run,
+                result,
+                steps=True,
+                checkpoints=checkpoint is not None,
+                planned_steps=planned_steps,
+            )
             await _progress(
                 session,
                 run.id,

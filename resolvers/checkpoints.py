@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import CheckpointStatus, CheckpointType
@@ -119,10 +119,13 @@ async def insert_checkpoint_results(
     run: TestRun,
     result: TestRunResult,
     checkpoints: Sequence[CheckpointResultInput],
+    *,
+    recount: bool = True,
 ) -> list[uuid.UUID]:
     """Add checkpoint rows and recount the result's checkpoints; the new ids.
 
     The one writer of checkpoints, for the engine and clients; the caller holds the run's lock.
+    With `recount` False the caller recounts (`stats.recount_result`) once it added the rest.
     """
     await _check_steps(session, result, checkpoints)
     times = batch_times(datetime.now(UTC), len(checkpoints))
@@ -132,23 +135,8 @@ async def insert_checkpoint_results(
     ]
     await session.execute(insert(CheckpointResult), rows)
 
-    counted = select(
-        func.count(),
-        func.count().filter(CheckpointResult.status == CheckpointStatus.PASSED),
-        func.count().filter(CheckpointResult.status == CheckpointStatus.FAILED),
-    ).where(CheckpointResult.test_run_result_id == result.id)
-    total, passed, failed = (await session.execute(counted)).one()
-    await stats.save_result_counts(
-        session,
-        run,
-        result,
-        {
-            "total_checkpoints": total,
-            "passed_checkpoints": passed,
-            "failed_checkpoints": failed,
-            "checkpoint_pass_rate": stats.pass_rate(passed, total),
-        },
-    )
+    if recount:
+        await stats.recount_result(session, run, result, checkpoints=True)
     return [row["id"] for row in rows]
 
 

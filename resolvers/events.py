@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from resolvers.webhook_deliveries import RUN_ENDING_EVENTS, queue_run_ended
 
 _PUBLISHER = "testrun.event_publisher"
 _UNPUBLISHED = "testrun.unpublished_events"
+_BATCH = "testrun.batched_events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,27 +99,66 @@ async def append_run_event(
     """Add the run's next event in the caller's transaction; it is published after commit.
 
     Taking `seq` from `test_runs.event_seq` with one UPDATE locks the run row until commit,
-    so concurrent writers get consecutive numbers and readers never see a gap.
+    so concurrent writers get consecutive numbers and readers never see a gap. Inside
+    `batched_run_events` the event is numbered and written when the block ends.
     """
-    numbered = (
-        await session.execute(
-            update(TestRun)
-            .where(TestRun.id == run_id)
-            .values(event_seq=TestRun.event_seq + 1)
-            .returning(TestRun.event_seq, TestRun.project_id)
-        )
-    ).one_or_none()
-    if numbered is None:
-        raise LookupError(f"no test run {run_id}")
-    seq, project_id = numbered
     payload = fit_row(RunEvent, {"payload": payload})["payload"]
-    event = RunEvent(test_run_id=run_id, seq=seq, type=type, payload=payload)
-    session.add(event)
-    await session.flush()
-    if type in RUN_ENDING_EVENTS:  # whoever ended it: the webhook hears of it
-        await queue_run_ended(session, run_id=run_id, now=datetime.now(UTC))
-    _publish_after_commit(session, LiveEvent(run_id, project_id, seq, type, payload))
+    event = RunEvent(test_run_id=run_id, type=type, payload=payload)
+    batch: list[RunEvent] | None = session.info.get(_BATCH)
+    if batch is not None:
+        batch.append(event)
+    else:
+        await _write_events(session, [event])
     return event
+
+
+@asynccontextmanager
+async def batched_run_events(session: AsyncSession) -> AsyncIterator[None]:
+    """Write the events the block appends with one numbering UPDATE and one INSERT per run.
+
+    For a transaction that adds several events (a recorded step: its result's, its item's
+    and its own) and already holds its run's lock, so numbering them at the end takes no
+    lock the block did not have. Nothing is written when the block raises.
+    """
+    if _BATCH in session.info:  # an enclosing block writes them
+        yield
+        return
+    batch: list[RunEvent] = []
+    session.info[_BATCH] = batch
+    try:
+        yield
+    finally:
+        del session.info[_BATCH]
+    await _write_events(session, batch)
+
+
+async def _write_events(session: AsyncSession, events: Sequence[RunEvent]) -> None:
+    """Number `events` after their runs' last events, add them, and publish them at commit."""
+    runs: dict[uuid.UUID, list[RunEvent]] = {}
+    for event in events:
+        runs.setdefault(event.test_run_id, []).append(event)
+    for run_id, appended in runs.items():
+        numbered = (
+            await session.execute(
+                update(TestRun)
+                .where(TestRun.id == run_id)
+                .values(event_seq=TestRun.event_seq + len(appended))
+                .returning(TestRun.event_seq, TestRun.project_id)
+            )
+        ).one_or_none()
+        if numbered is None:
+            raise LookupError(f"no test run {run_id}")
+        last, project_id = numbered
+        for seq, event in enumerate(appended, start=last - len(appended) + 1):
+            event.seq = seq
+            _publish_after_commit(
+                session, LiveEvent(run_id, project_id, seq, event.type, event.payload)
+            )
+        if any(event.type in RUN_ENDING_EVENTS for event in appended):
+            # whoever ended it: the webhook hears of it
+            await queue_run_ended(session, run_id=run_id, now=datetime.now(UTC))
+    session.add_all(events)
+    await session.flush()
 
 
 def _publish_after_commit(session: AsyncSession, event: LiveEvent) -> None:

@@ -17,11 +17,18 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.enums import FINAL_ITEM_STATUSES, ItemStatus, ResultStatus, RunStatus
-from models.results import TestExecutionHistory, TestRunResult
+from models.enums import (
+    FINAL_ITEM_STATUSES,
+    CheckpointStatus,
+    ItemStatus,
+    ResultStatus,
+    RunStatus,
+    StepStatus,
+)
+from models.results import CheckpointResult, TestExecutionHistory, TestRunResult, TestStepResult
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers.errors import InvalidState, NotFound
@@ -356,6 +363,74 @@ def event_payload(id_: uuid.UUID, values: dict[str, Any]) -> dict[str, Any]:
 
 
 _HISTORY_COLUMNS = ("total_steps", "passed_steps", "failed_steps", "pass_rate")
+
+
+_STEP_COUNTS = (StepStatus.PASSED, StepStatus.FAILED, StepStatus.SKIPPED)
+_CHECKPOINT_COUNTS = (CheckpointStatus.PASSED, CheckpointStatus.FAILED)
+
+
+async def recount_result(
+    session: AsyncSession,
+    run: TestRun,
+    result: TestRunResult,
+    *,
+    steps: bool = False,
+    checkpoints: bool = False,
+    planned_steps: int = 0,
+) -> None:
+    """Count the result's step and/or checkpoint rows (one SELECT) and save the counts.
+
+    `planned_steps`, the steps the engine will play, keeps the total from shrinking to the
+    steps recorded so far.
+    """
+    counts: list[Any] = []
+    if steps:
+        counts.append(
+            select(
+                func.count(),
+                *(func.count().filter(TestStepResult.status == status) for status in _STEP_COUNTS),
+            )
+            .where(TestStepResult.test_run_result_id == result.id)
+            .subquery()
+        )
+    if checkpoints:
+        counts.append(
+            select(
+                func.count(),
+                *(
+                    func.count().filter(CheckpointResult.status == status)
+                    for status in _CHECKPOINT_COUNTS
+                ),
+            )
+            .where(CheckpointResult.test_run_result_id == result.id)
+            .subquery()
+        )
+    if not counts:
+        return
+    counted = select(*counts)
+    if len(counts) == 2:  # one row each: joined side by side
+        counted = counted.select_from(counts[0].join(counts[1], true()))
+    found = list((await session.execute(counted)).one())
+    values: dict[str, Any] = {}
+    if steps:
+        recorded, passed, failed, skipped, *found = found
+        total = max(recorded, planned_steps)
+        values |= {
+            "total_steps": total,
+            "passed_steps": passed,
+            "failed_steps": failed,
+            "skipped_steps": skipped,
+            "pass_rate": pass_rate(passed, total),
+        }
+    if checkpoints:
+        total, passed, failed = found
+        values |= {
+            "total_checkpoints": total,
+            "passed_checkpoints": passed,
+            "failed_checkpoints": failed,
+            "checkpoint_pass_rate": pass_rate(passed, total),
+        }
+    await save_result_counts(session, run, result, values)
 
 
 async def save_result_counts(

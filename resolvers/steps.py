@@ -137,13 +137,15 @@ async def insert_step_results(
     steps: Sequence[StepResultInput],
     *,
     planned_steps: int = 0,
+    recount: bool = True,
 ) -> list[uuid.UUID]:
     """Add step rows with one bulk INSERT; the result's step counts then come from its rows.
 
     The one writer of steps, for the engine and clients: texts are fitted to their columns,
     and a step number the result already has is a Conflict (a retried call adds nothing
     twice). The caller holds the run's lock. `planned_steps`, the steps the engine will
-    play, keeps the total from shrinking to the steps played so far. Returns the new ids.
+    play, keeps the total from shrinking to the steps played so far. With `recount` False
+    the caller recounts (`stats.recount_result`) once it added the rest. Returns the new ids.
     """
     numbers = [step.step_number for step in steps]
     taken = await session.scalar(
@@ -163,26 +165,8 @@ async def insert_step_results(
     ]
     await insert_batch(session, TestStepResult, columns)
 
-    counted = select(
-        func.count(),
-        func.count().filter(TestStepResult.status == StepStatus.PASSED),
-        func.count().filter(TestStepResult.status == StepStatus.FAILED),
-        func.count().filter(TestStepResult.status == StepStatus.SKIPPED),
-    ).where(TestStepResult.test_run_result_id == result.id)
-    recorded, passed, failed, skipped = (await session.execute(counted)).one()
-    total = max(recorded, planned_steps)
-    await stats.save_result_counts(
-        session,
-        run,
-        result,
-        {
-            "total_steps": total,
-            "passed_steps": passed,
-            "failed_steps": failed,
-            "skipped_steps": skipped,
-            "pass_rate": stats.pass_rate(passed, total),
-        },
-    )
+    if recount:
+        await stats.recount_result(session, run, result, steps=True, planned_steps=planned_steps)
     ids: list[uuid.UUID] = columns["id"]
     return ids
 
