@@ -186,14 +186,19 @@ class ItemReplay:
         iteration: int | None,
         row: dict[str, Any] | None,
     ) -> bool:
-        result_id = await self._open(attempt, iteration, row)
+        async def blank_page() -> tuple[Page, dict[str, Any]]:
+            page = await context.new_page()
+            return page, await environment_of(context, page)
+
+        # The result's row is written while the browser opens its first tab.
+        result_id, (page, environment) = await asyncio.gather(
+            self._open(attempt, iteration, row), blank_page()
+        )
         files = ResultFiles(self.artifacts, self._folder() / str(result_id))
         events = PageEvents(self.artifacts, files.folder)
         events.follow(context)
-        scans = PageScans(every_page=self.plan.accessibility_scan)
-        page = await context.new_page()
         events.watch(page)
-        environment = await environment_of(context, page)
+        scans = PageScans(every_page=self.plan.accessibility_scan)
         tracing = self.plan.keep_trace_on_failure and await files.start_trace(context)
         failure: Failure | None = None
         aborted: str | None = None
@@ -283,21 +288,27 @@ class ItemReplay:
             arguments = fill_placeholders(step["arguments"], row)
             events.step_index, events.step_number = position, step["step_number"]
             events.answer = DialogAnswer.of_step(arguments)
-            await self._announce(result_id, step["step_number"], arguments)
+            # Announced while the step plays; awaited before its row, so events stay in order.
+            announced = asyncio.ensure_future(
+                self._announce(result_id, step["step_number"], arguments)
+            )
             page = events.page
             started = datetime.now(UTC)
-            outcome = await execute_step(
-                StepContext(
-                    page=page,
-                    timeout_ms=self.plan.step_timeout_ms,
-                    stop=self.stop,
-                    newest_page=lambda: events.page,
-                    screenshots=screenshot_store(
-                        self.sessions, self.plan.test_case_id, self.artifacts, files.folder
+            try:
+                outcome = await execute_step(
+                    StepContext(
+                        page=page,
+                        timeout_ms=self.plan.step_timeout_ms,
+                        stop=self.stop,
+                        newest_page=lambda: events.page,
+                        screenshots=screenshot_store(
+                            self.sessions, self.plan.test_case_id, self.artifacts, files.folder
+                        ),
                     ),
-                ),
-                arguments,
-            )
+                    arguments,
+                )
+            finally:
+                await announced
             page = events.page
             await scans.after_step(page, outcome, step["step_number"])
             if outcome.status == "failed" and events.crashed(page):

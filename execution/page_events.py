@@ -75,6 +75,8 @@ class PageEvents:
     _pages: list[Page] = field(default_factory=list)
     _crashed: set[int] = field(default_factory=set)
     _started: dict[int, float] = field(default_factory=dict)
+    _titles: dict[int, str | None] = field(default_factory=dict)  # id(page) -> title read
+    _loads: dict[int, int] = field(default_factory=dict)  # id(page) -> navigations and loads
     # The event loop keeps only weak references to tasks: hold them until they end.
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
     _saving: set[asyncio.Task[None]] = field(default_factory=set)
@@ -98,6 +100,8 @@ class PageEvents:
         page.on("download", self._on_download)
         page.on("crash", self._on_crash)
         page.on("framenavigated", self._on_navigated)
+        page.on("domcontentloaded", self._forget_title)
+        page.on("load", self._forget_title)
 
     @property
     def page(self) -> Page:
@@ -116,13 +120,24 @@ class PageEvents:
         return id(page) in self._crashed
 
     async def title_of(self, page: Page) -> str | None:
-        """The tab's title, or None when the page cannot say (closed, crashed, busy)."""
+        """The tab's title, or None when the page cannot say (closed, crashed, busy).
+
+        Read again only after the tab navigated or loaded since the last read (a round
+        trip to the browser per step otherwise): a title a script changes later, with no
+        navigation, is seen at the tab's next navigation.
+        """
         if page.is_closed() or self.crashed(page):
             return None
+        if id(page) in self._titles:
+            return self._titles[id(page)]
+        loads = self._loads.get(id(page), 0)
         try:
-            return await asyncio.wait_for(page.title(), TITLE_TIMEOUT_S)
+            title = await asyncio.wait_for(page.title(), TITLE_TIMEOUT_S)
         except Exception:  # busy in a script, navigating, or gone: no title is no failure
             return None
+        if self._loads.get(id(page), 0) == loads:  # else it may be the page before
+            self._titles[id(page)] = title
+        return title
 
     def take(self) -> tuple[list[ConsoleLogInput], list[NetworkLogInput]]:
         """The console and network rows captured since the last call."""
@@ -188,8 +203,14 @@ class PageEvents:
         self._crashed.add(id(page))
         self._log("error", "The page's renderer crashed", page.url)
 
+    def _forget_title(self, page: Page) -> None:
+        self._loads[id(page)] = self._loads.get(id(page), 0) + 1
+        self._titles.pop(id(page), None)
+
     def _on_navigated(self, frame: Frame) -> None:
         main_frame = frame.parent_frame is None
+        if main_frame:
+            self._forget_title(frame.page)
         if self.initial_url is None and main_frame and frame.url not in ("", "about:blank"):
             self.initial_url = frame.url
 

@@ -31,6 +31,9 @@ console.log("m".repeat({len(MEGABYTE_LINE)}));
     "/tabs.html": """<!doctype html><title>Tabs</title>
 <a href="/second.html" target="_blank">Open the second page</a>""",
     "/second.html": """<!doctype html><title>Second page</title><h1>On the second tab</h1>""",
+    "/inbox.html": """<!doctype html><title>Inbox</title>
+<a href="/second.html">Next page</a>
+<button onclick="document.title = 'Message 7'; history.pushState({}, '', '#7')">Open</button>""",
     "/download.html": """<!doctype html><title>Download</title>
 <a href="/report.csv" download="report.csv">Get the report</a>""",
     "/report.csv": "name,result\nlogin,passed\n",

@@ -161,6 +161,41 @@ async def test_later_steps_act_on_a_new_tab_and_every_step_names_its_window(
     assert result.initial_url == f"{hostile}/tabs.html"
 
 
+async def test_each_step_names_the_title_its_tab_has_after_it(
+    running_engine: Engine, team: Team, hostile: str, stub_broker: StubBroker
+) -> None:
+    """A title changes with a navigation in the same tab, or with the URL a script pushes."""
+    run_id = await _run(
+        team,
+        stub_broker,
+        [
+            {
+                "name": "Titles",
+                "proven_steps": [
+                    step(1, "navigate_to", url=f"{hostile}/inbox.html"),
+                    step(2, "click_element", index=1),
+                    step(3, "assert_url_contains", expected_text="#7"),
+                    step(4, "navigate_to", url=f"{hostile}/inbox.html"),
+                    step(5, "click_element", index=0),
+                    step(6, "assert_text_present", text="On the second tab"),
+                ],
+            }
+        ],
+    )
+
+    (result,) = (await _results_of(team, run_id)).values()
+    assert result.status == "passed", result.error_message
+    titles = [(s.window_id, s.window_title) for s in await _steps(team, result)]
+    assert titles == [
+        ("tab-1", "Inbox"),
+        ("tab-1", "Message 7"),
+        ("tab-1", "Message 7"),
+        ("tab-1", "Inbox"),
+        ("tab-1", "Second page"),
+        ("tab-1", "Second page"),
+    ]
+
+
 async def test_a_download_is_saved_with_the_result_and_listed(
     running_engine: Engine, team: Team, hostile: str, stub_broker: StubBroker, artifacts: Path
 ) -> None:
