@@ -38,6 +38,11 @@ LOCAL_CONCURRENCY_PER_CORE = 2
 # Redis connections that publish events: a publish is one short round trip, so a few
 # serve any number of items (they wait for a free one rather than open more).
 MAX_PUBLISH_CONNECTIONS = 8
+# How long an idle queue's consumer waits at most before asking Redis again. Dramatiq
+# polls with a growing pause up to this: each message waits for the pause in progress, so
+# it bounds the hop of every item (one per item of a sequential run) at the cost of ten
+# small Redis reads a second per queue while idle.
+IDLE_POLL_MS = 100
 # How PostgreSQL (pg_stat_activity) and Redis (CLIENT LIST) name a worker's connections.
 CLIENT_NAME = "testrun-worker"
 
@@ -118,7 +123,7 @@ def run_worker(
     )
     register_actors(broker, engine)
     # One thread (a message slot) per item at once; see the module's docstring.
-    worker = dramatiq.Worker(broker, worker_threads=concurrency, worker_timeout=1000)
+    worker = dramatiq.Worker(broker, worker_threads=concurrency, worker_timeout=IDLE_POLL_MS)
     worker.start()
     queues = sorted(broker.get_declared_queues()) or ["(none declared yet)"]
     logger.info("worker ready: %d items at once, queues %s", concurrency, ", ".join(queues))
