@@ -74,15 +74,25 @@ class ItemReplay:
         self.stop = stop
         self.worker = worker
         self.next_claims: list[Claim] = []
+        self._closing: list[asyncio.Task[None]] = []
 
     async def run(self) -> list[Claim]:
-        """Replay every attempt until the item is final; the items to start next."""
+        """Replay every attempt until the item is final; the items to start next.
+
+        It returns once the item is recorded final: its sandboxes may still be closing
+        (see `released`).
+        """
         rows: list[dict[str, Any] | None] = [*self.plan.data_rows] or [None]
         for attempt in range(self.plan.max_attempt + 1):
             final = await self._attempt(attempt, rows)
             if final or self.stop.is_set():
                 break
         return self.next_claims
+
+    async def released(self) -> None:
+        """Wait until every sandbox of the replay is closed (`close` never raises)."""
+        if self._closing:
+            await asyncio.gather(*self._closing)
 
     async def _attempt(self, attempt: int, rows: Sequence[dict[str, Any] | None]) -> bool:
         sandbox: Sandbox | None = None
@@ -112,8 +122,8 @@ class ItemReplay:
                     break
             return final
         finally:
-            if sandbox is not None:
-                await sandbox.close()
+            if sandbox is not None:  # closed while the next attempt or item starts
+                self._closing.append(asyncio.ensure_future(sandbox.close()))
 
     def _folder(self) -> Path:
         return self.artifacts / str(self.plan.run_id) / str(self.plan.claim.item_id)
