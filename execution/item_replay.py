@@ -25,6 +25,7 @@ from execution.recording import (
     ResultEnd,
     ResultStart,
     Sessions,
+    StepStart,
     persist,
 )
 from execution.result_files import ResultFiles
@@ -289,6 +290,7 @@ class ItemReplay:
         replay there as a failure of that step; it is never played again.
         """
         played = 0
+        announced: StepStart | None = None  # by the row of the step before
         for position, step in enumerate(self.plan.steps):
             if position and self.plan.step_delay_ms:
                 with contextlib.suppress(TimeoutError):
@@ -299,9 +301,10 @@ class ItemReplay:
             events.step_index, events.step_number = position, step["step_number"]
             events.answer = DialogAnswer.of_step(arguments)
             # Announced while the step plays; awaited before its row, so events stay in order.
-            announced = asyncio.ensure_future(
-                self._announce(result_id, step["step_number"], arguments)
-            )
+            announcing = None
+            if announced is None:
+                start = StepStart(step["step_number"], _action(arguments))
+                announcing = asyncio.ensure_future(self._announce(result_id, start))
             page = events.page
             started = datetime.now(UTC)
             try:
@@ -318,7 +321,8 @@ class ItemReplay:
                     arguments,
                 )
             finally:
-                await announced
+                if announcing is not None:
+                    await announcing
             page = events.page
             await scans.after_step(page, outcome, step["step_number"])
             if outcome.status == "failed" and events.crashed(page):
@@ -329,9 +333,18 @@ class ItemReplay:
             if outcome.status == "failed" or self.plan.screenshot_every_step:
                 screenshot = await files.screenshot(page, step["step_number"])
             window = (events.tab_of(page), await events.title_of(page))
+            announced = self._next_at_once(position, outcome, row)
             try:
                 await self._record(
-                    result_id, step, arguments, outcome, started, screenshot, events, window
+                    result_id,
+                    step,
+                    arguments,
+                    outcome,
+                    started,
+                    screenshot,
+                    events,
+                    window,
+                    announced,
                 )
             except RecordingFailed as failed:
                 logger.error("%s", failed)
@@ -353,6 +366,26 @@ class ItemReplay:
             if aborted is not None:
                 return Failure(step["step_number"], aborted), played
         return None, played
+
+    def _next_at_once(
+        self, position: int, outcome: StepOutcome, row: Mapping[str, Any]
+    ) -> StepStart | None:
+        """The step that starts as soon as this one is stored, if one does.
+
+        None when a failure or stop ends the replay here, or a pause or on-demand script
+        comes between: then the next step is announced as it starts.
+        """
+        if position + 1 >= len(self.plan.steps) or outcome.status != "passed":
+            return None
+        step = self.plan.steps[position]
+        if self.plan.step_delay_ms or self.plan.on_demand_scripts.get(step["step_number"]):
+            return None
+        if self.stop.is_set():
+            return None
+        following = self.plan.steps[position + 1]
+        return StepStart(
+            following["step_number"], _action(fill_placeholders(following["arguments"], row))
+        )
 
     async def _record_unrecorded(
         self,
@@ -380,9 +413,7 @@ class ItemReplay:
             return False
         return True
 
-    async def _announce(
-        self, result_id: uuid.UUID, step_number: int, arguments: Mapping[str, Any]
-    ) -> None:
+    async def _announce(self, result_id: uuid.UUID, start: StepStart) -> None:
         """Publish the step as executing now; a dashboard missing that is no reason to fail."""
         try:
             await recording.record_step_started(
@@ -390,11 +421,10 @@ class ItemReplay:
                 run_id=self.plan.run_id,
                 item_id=self.plan.claim.item_id,
                 result_id=result_id,
-                step_number=step_number,
-                action=_action(arguments),
+                start=start,
             )
         except Exception as error:
-            logger.warning("could not announce step %d: %s", step_number, error)
+            logger.warning("could not announce step %d: %s", start.step_number, error)
 
     async def _record(
         self,
@@ -406,6 +436,7 @@ class ItemReplay:
         screenshot: str | None,
         events: PageEvents,
         window: tuple[str, str | None],
+        next_step: StepStart | None,
     ) -> None:
         """Store the step with its checkpoint and the logs captured while it ran."""
         ended = datetime.now(UTC)
@@ -447,7 +478,13 @@ class ItemReplay:
             window_title=window[1],
         )
         await self._store_step(
-            result_id, recorded, checkpoint, console, network, new_baseline(outcome.checkpoint)
+            result_id,
+            recorded,
+            checkpoint,
+            console,
+            network,
+            new_baseline(outcome.checkpoint),
+            next_step,
         )
 
     async def _store_step(
@@ -458,6 +495,7 @@ class ItemReplay:
         console: Sequence[ConsoleLogInput] = (),
         network: Sequence[NetworkLogInput] = (),
         baseline: NewBaseline | None = None,
+        next_step: StepStart | None = None,
     ) -> None:
         await persist(
             lambda: recording.record_step(
@@ -470,6 +508,7 @@ class ItemReplay:
                 network=network,
                 planned_steps=len(self.plan.steps),
                 baseline=baseline,
+                next_step=next_step,
             ),
             f"step {step.step_number}",
         )

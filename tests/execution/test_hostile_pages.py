@@ -255,6 +255,8 @@ async def test_a_prompt_is_answered_with_the_steps_text_and_beforeunload_as_a_st
 async def test_a_renderer_crash_fails_its_step_with_that_reason(
     running_engine: Engine, team: Team, hostile: str, stub_broker: StubBroker
 ) -> None:
+    # Running out of memory takes seconds, more on a busy machine: the step may wait for it.
+    running_engine.step_timeout_ms = 120_000
     run_id = await _run(
         team,
         stub_broker,
@@ -398,16 +400,37 @@ async def test_a_step_announces_itself_before_it_runs(
                     step(1, "navigate_to", url=f"{hostile}/tabs.html"),
                     step(2, "wait", seconds=0.2),
                 ],
-            }
+            },
+            {
+                "name": "Ends at a failure",
+                "proven_steps": [
+                    step(1, "navigate_to", url=f"{hostile}/tabs.html"),
+                    step(2, "assert_text_present", text="Not on this page"),
+                    step(3, "wait", seconds=0.2),
+                ],
+            },
         ],
     )
 
-    steps = [
-        (row.type, row.payload["step_number"])
-        for row in (await team.events(run_id))
-        if row.type in ("step.started", "step.completed")
+    results = await _results_of(team, run_id)
+    events = await team.events(run_id)
+
+    def steps_of(name: str) -> list[tuple[str, int]]:
+        return [
+            (row.type, row.payload["step_number"])
+            for row in events
+            if row.type in ("step.started", "step.completed")
+            and row.payload["result_id"] == str(results[name].id)
+        ]
+
+    assert steps_of("Announced") == [
+        ("step.started", 1),
+        ("step.completed", 1),
+        ("step.started", 2),
+        ("step.completed", 2),
     ]
-    assert steps == [
+    # a failed step announces nothing after it: step 3 never started
+    assert steps_of("Ends at a failure") == [
         ("step.started", 1),
         ("step.completed", 1),
         ("step.started", 2),
