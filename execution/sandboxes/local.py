@@ -168,17 +168,9 @@ class LocalSandboxProvider:
             executable_path=str(self._executable), args=list(CHROMIUM_ARGS), headless=True
         )
 
-    async def _fresh_browser(self) -> Browser:
-        """The spare if it is alive, else a browser launched now; then the next spare."""
+    async def _spare_browser(self) -> Browser | None:
+        """The spare, if one was launched and still answers; the next one starts launching."""
         spare, self._spare = self._spare, None
-        browser = None
-        if spare is not None:
-            with contextlib.suppress(PlaywrightError):  # launched badly: try again below
-                browser = await spare
-            if browser is not None and not browser.is_connected():
-                browser = None  # its process died while it waited
-        if browser is None:
-            browser = await self._launch()
         if self._spare_idle_s is not None:
             self._spare = asyncio.ensure_future(self._launch())
             if self._spare_timer is not None:
@@ -186,7 +178,41 @@ class LocalSandboxProvider:
             self._spare_timer = asyncio.get_running_loop().call_later(
                 self._spare_idle_s, self._retire_spare
             )
-        return browser
+        if spare is None:
+            return None
+        try:
+            browser = await spare
+        except PlaywrightError as error:  # launched badly: the caller launches one itself
+            logger.info("the spare browser did not start: %s", error)
+            return None
+        return browser if browser.is_connected() else None
+
+    async def _context(self, options: dict[str, Any]) -> tuple[Browser, BrowserContext]:
+        """A browser nobody used, with the test case's context open in it.
+
+        The spare is tried first; when it cannot open a context (its process died, and
+        Playwright may not have noticed yet) a browser is launched now.
+        """
+        spare = await self._spare_browser()
+        if spare is not None:
+            try:
+                return spare, await spare.new_context(**options)
+            except PlaywrightError as error:
+                logger.info("the spare browser could not open a context: %s", error)
+                with contextlib.suppress(PlaywrightError):
+                    await spare.close()
+        try:
+            browser = await self._launch()
+        except PlaywrightError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no reason"
+            raise SandboxUnavailable(
+                f"Could not start Chromium ({self._executable}): {first_line}"
+            ) from error
+        try:
+            return browser, await browser.new_context(**options)
+        except PlaywrightError as error:
+            await browser.close()
+            raise SandboxUnavailable(f"Could not open a browser context: {error}") from error
 
     def _retire_spare(self) -> None:
         """Close the spare nobody took in time."""
@@ -198,19 +224,8 @@ class LocalSandboxProvider:
 
     async def create(self, spec: SandboxSpec) -> LocalSandbox:
         """A new browser with one context sized as the run asks."""
-        try:
-            browser = await self._fresh_browser()
-        except PlaywrightError as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no reason"
-            raise SandboxUnavailable(
-                f"Could not start Chromium ({self._executable}): {first_line}"
-            ) from error
-        try:
-            options = context_options(spec)
-            context = await browser.new_context(**options)
-        except PlaywrightError as error:
-            await browser.close()
-            raise SandboxUnavailable(f"Could not open a browser context: {error}") from error
+        options = context_options(spec)
+        browser, context = await self._context(options)
         workdir = Path(tempfile.mkdtemp(prefix=f"testrun-{spec.item_id}-"))
         if self._live_view is None:
             return LocalSandbox(browser, context, workdir, self._check, context_options=options)
