@@ -282,12 +282,17 @@ async def test_visual_baselines_are_stored_compared_masked_and_accepted(
     )
 
     CheckpointSite.visual["banner"] = "A different banner, masked"
-    _, masked = await _replay_case(team, stub_broker, case.id)
+    masked_result, masked = await _replay_case(team, stub_broker, case.id)
 
     assert masked.status == "passed", masked.error_message
     assert masked.diff_percentage == Decimal("0.00")
-    assert masked.baseline_screenshot_path == baseline.image_path
     assert (artifacts / masked.diff_screenshot_path).stat().st_size > 0
+    # The result keeps the baseline it was compared with in its own folder, beside the others.
+    assert masked.baseline_screenshot_path.startswith(f"{masked_result.test_run_id}/")
+    assert masked.baseline_screenshot_path.endswith("-baseline.png")
+    assert (artifacts / masked.baseline_screenshot_path).read_bytes() == (
+        artifacts / baseline.image_path
+    ).read_bytes()
 
     CheckpointSite.visual["shift_px"] = 10
     moved_result, moved = await _replay_case(team, stub_broker, case.id)
@@ -303,7 +308,9 @@ async def test_visual_baselines_are_stored_compared_masked_and_accepted(
     )
     for path in (moved.actual_screenshot_path, moved.diff_screenshot_path):
         assert (artifacts / path).stat().st_size > 0
-    assert moved.baseline_screenshot_path == baseline.image_path
+    assert (artifacts / moved.baseline_screenshot_path).read_bytes() == (
+        artifacts / baseline.image_path
+    ).read_bytes()
 
     async with transaction(team.sessions) as session:
         accepted = await accept_screenshot_baseline(
@@ -316,5 +323,7 @@ async def test_visual_baselines_are_stored_compared_masked_and_accepted(
     _, after = await _replay_case(team, stub_broker, case.id)
 
     assert after.status == "passed", after.error_message
-    assert after.baseline_screenshot_path == moved.actual_screenshot_path
+    assert (artifacts / after.baseline_screenshot_path).read_bytes() == (
+        artifacts / moved.actual_screenshot_path
+    ).read_bytes()
     assert after.diff_percentage == Decimal("0.00")
