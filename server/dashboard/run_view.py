@@ -52,12 +52,29 @@ def _properties(values: object) -> str:
     return f"<code>{text(json.dumps(values, ensure_ascii=False, sort_keys=True))}</code>"
 
 
-def _checkpoint_row(checkpoint: CheckpointResult) -> str:
+def _visual(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
+    """A visual checkpoint's difference and thumbnails of its baseline, actual and diff."""
+    parts = []
+    if checkpoint.diff_percentage is not None:
+        parts.append(f"<p>{text(checkpoint.diff_percentage)}% of the pixels differ</p>")
+    for label, path in (
+        ("Baseline", checkpoint.baseline_screenshot_path),
+        ("Actual", checkpoint.actual_screenshot_path),
+        ("Diff", checkpoint.diff_screenshot_path),
+    ):
+        shot = _thumbnail(path, artifact_url, f"{label} of {checkpoint.checkpoint_name}")
+        if shot:
+            parts.append(f"<figure>{shot}<figcaption>{label}</figcaption></figure>")
+    return "".join(parts)
+
+
+def _checkpoint_row(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
     return (
         f"<tr><td>{text(checkpoint.checkpoint_name)}</td>"
         f"<td>{text(checkpoint.checkpoint_type)}</td><td>{badge(checkpoint.status)}</td>"
         f"<td>{_properties(checkpoint.expected_properties)}</td>"
-        f"<td>{_properties(checkpoint.actual_properties)}</td></tr>"
+        f"<td>{_properties(checkpoint.actual_properties)}</td>"
+        f'<td class="shots">{_visual(checkpoint, artifact_url)}</td></tr>'
     )
 
 
@@ -103,8 +120,8 @@ def _result(entry: ReportResult, logs: ResultLogs, artifact_url: ArtifactUrl) ->
         rows = (_step_row(step, artifact_url) for step in entry.steps)
         parts.append(table(f"Steps of {title}", headers, rows))
     if entry.checkpoints:
-        rows = (_checkpoint_row(checkpoint) for checkpoint in entry.checkpoints)
-        columns = ("Checkpoint", "Type", "Status", "Expected", "Actual")
+        rows = (_checkpoint_row(checkpoint, artifact_url) for checkpoint in entry.checkpoints)
+        columns = ("Checkpoint", "Type", "Status", "Expected", "Actual", "Images")
         parts.append(table(f"Checkpoints of {title}", columns, rows))
     parts.append(_logs(logs))
     return "".join(parts)

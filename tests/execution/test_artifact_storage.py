@@ -15,7 +15,7 @@ from execution.artifact_storage import (
     S3Location,
 )
 from models.results import TestRunResult, TestStepResult
-from server.artifacts import artifact_url_signer
+from server.artifacts import artifact_links
 from server.services import Services, artifact_storage
 from server.settings import Settings
 from tests.execution.engine_harness import Team, login_steps, rows, start_engine, stop_engine
@@ -97,7 +97,11 @@ async def test_workers_upload_and_the_api_serves_from_the_bucket(
     assert not any(worker_dir.rglob("*.png"))  # uploaded, then removed from the worker
 
     services.artifacts = object_storage
-    sign = artifact_url_signer(settings, "http://testserver")
+    links = artifact_links(settings, "http://testserver")
+
+    def sign(stored: str) -> str | None:
+        return links.artifact(stored, owner=result.id)
+
     for shot in shots:
         url = sign(shot)
         assert url is not None
