@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from playwright.async_api import Page
 
 from execution.steps import StepContext, StepOutcome, execute_step
@@ -149,3 +150,41 @@ async def test_the_result_keeps_a_copy_of_its_baseline_and_none_from_outside(
         assert outcome.status == "failed"
         assert outcome.error == f"The baseline image of 'Box' cannot be read: {reason}"
     assert len(list(artifacts.rglob("*-baseline.png"))) == 1
+
+
+async def test_each_viewport_has_its_own_baseline(page: Page, tmp_path: Path) -> None:
+    baselines = Baselines()
+    await page.set_content(BOX.format(100))
+    wide = await _check(page, tmp_path, baselines, name="Box")
+    assert wide.checkpoint is not None
+    baselines.paths["Box", 1280, 720] = str(wide.checkpoint.actual_screenshot_path)
+    await page.set_viewport_size({"width": 800, "height": 600})
+
+    narrow = await _check(page, tmp_path, baselines, name="Box")
+
+    assert narrow.status == "passed", narrow.error
+    assert narrow.checkpoint is not None
+    assert narrow.checkpoint.actual == {"baseline_created": True}
+    assert narrow.checkpoint.expected["viewport"] == {"width": 800, "height": 600}
+
+
+async def test_the_element_is_found_by_index_or_fingerprint(page: Page, tmp_path: Path) -> None:
+    baselines = Baselines()
+    await page.set_content(
+        "<!doctype html><body style='margin:0'><p>Plain text</p>"
+        "<button id='buy' style='width:100px;height:40px'>Buy</button>"
+    )
+    by_index = await _check(page, tmp_path, baselines, name="Buy", index=0)
+    assert by_index.checkpoint is not None
+    assert by_index.checkpoint.selector == "#buy"
+    baselines.paths["Buy", 1280, 720] = str(by_index.checkpoint.actual_screenshot_path)
+
+    by_text = await _check(page, tmp_path, baselines, name="Buy", text="Buy", index=7)
+
+    assert by_text.status == "passed", by_text.error
+    assert by_text.checkpoint is not None
+    # The fingerprint is tried first; the stale index (7) is only the fallback.
+    assert by_text.checkpoint.selector == 'text="Buy"'
+    assert by_text.checkpoint.diff_percentage == 0
+    with Image.open(tmp_path / str(by_text.checkpoint.actual_screenshot_path)) as shot:
+        assert shot.size == (100, 40)
