@@ -57,6 +57,7 @@ def _visual(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
     parts = []
     if checkpoint.diff_percentage is not None:
         parts.append(f"<p>{text(checkpoint.diff_percentage)}% of the pixels differ</p>")
+    figures = []
     for label, path in (
         ("Baseline", checkpoint.baseline_screenshot_path),
         ("Actual", checkpoint.actual_screenshot_path),
@@ -64,7 +65,9 @@ def _visual(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
     ):
         shot = _thumbnail(path, artifact_url, f"{label} of {checkpoint.checkpoint_name}")
         if shot:
-            parts.append(f"<figure>{shot}<figcaption>{label}</figcaption></figure>")
+            figures.append(f"<figure>{shot}<figcaption>{label}</figcaption></figure>")
+    if figures:
+        parts.append(f'<div class="shots">{"".join(figures)}</div>')
     return "".join(parts)
 
 
@@ -74,7 +77,7 @@ def _checkpoint_row(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> 
         f"<td>{text(checkpoint.checkpoint_type)}</td><td>{badge(checkpoint.status)}</td>"
         f"<td>{_properties(checkpoint.expected_properties)}</td>"
         f"<td>{_properties(checkpoint.actual_properties)}</td>"
-        f'<td class="shots">{_visual(checkpoint, artifact_url)}</td></tr>'
+        f'<td class="images">{_visual(checkpoint, artifact_url)}</td></tr>'
     )
 
 

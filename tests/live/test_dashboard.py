@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import select
 
 from models.database import transaction
 from models.enums import Role
-from models.results import CheckpointResult, TestStepResult
+from models.results import CheckpointResult, TestRunResult, TestStepResult
 from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site
 from tests.execution.engine_harness import login_steps, step
 from tests.factories import make_item, make_result, make_run, make_test_case
@@ -163,7 +164,11 @@ async def opens_as_png_and_not_when_tampered(client: httpx.AsyncClient, url: str
 
 
 async def test_a_failed_visual_checkpoint_links_its_three_images_everywhere(
-    api: Api, shared_worker: Path, writer: Writer, offline_page: OfflinePage
+    api: Api,
+    shared_worker: Path,
+    writer: Writer,
+    offline_page: OfflinePage,
+    screenshots: Path,
 ) -> None:
     page = offline_page.page
     token = await writer.token(Role.EDITOR)
@@ -178,7 +183,22 @@ async def test_a_failed_visual_checkpoint_links_its_three_images_everywhere(
         CheckpointSite.visual["shift_px"] = 10  # the button moves 10 px: 0.33 % of the page
         run_id = await start_run(api, token, "Compares with it", [case_id])
         run = await writer.team.wait_final(uuid.UUID(run_id), timeout_s=90)
-    assert run.failed_tests == 1
+        assert run.failed_tests == 1
+        # The move was intended: accepting the failed image makes the next run pass.
+        async with transaction(writer.team.sessions) as session:
+            (failed_id,) = await session.scalars(
+                select(CheckpointResult.id)
+                .join(TestRunResult, TestRunResult.id == CheckpointResult.test_run_result_id)
+                .where(TestRunResult.test_run_id == uuid.UUID(run_id))
+            )
+        async with httpx.AsyncClient(base_url=api.http_url, timeout=30) as client:
+            accepted = await client.post(
+                f"/api/v1/checkpoint-results/{failed_id}/accept-baseline",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert accepted.status_code == 200, accepted.text
+        after = await start_run(api, token, "After accepting", [case_id])
+        assert (await writer.team.wait_final(uuid.UUID(after), timeout_s=90)).passed_tests == 1
 
     # GraphQL and REST answer the three signed links of the failed checkpoint.
     found = await graphql(api, token, CHECKPOINT_IMAGES, id=run_id)
@@ -236,6 +256,7 @@ async def test_a_failed_visual_checkpoint_links_its_three_images_everywhere(
             assert await opens_as_png_and_not_when_tampered(client, src) in images[kind]
             link = await thumbnail.evaluate("image => image.closest('a').href")
             assert link == src
+        await row_shown.locator("td.images").screenshot(path=screenshots / "dashboard-visual.png")
     assert await serious_violations(page) == []
     assert offline_page.blocked == []
 
