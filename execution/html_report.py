@@ -99,28 +99,38 @@ def _step_row(step: TestStepResult, artifact_url: ArtifactUrl) -> str:
     )
 
 
-def _visual(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
-    """A visual checkpoint's difference and its baseline, actual and diff images."""
-    parts = []
-    if checkpoint.diff_percentage is not None:
-        parts.append(f"<div>{_text(checkpoint.diff_percentage)}% of the pixels differ</div>")
-    figures = []
-    for label, path in (
+def visual_images(checkpoint: CheckpointResult) -> list[tuple[str, str]]:
+    """A visual checkpoint's stored images by caption (Baseline, Actual, Diff), those it has."""
+    images = (
         ("Baseline", checkpoint.baseline_screenshot_path),
         ("Actual", checkpoint.actual_screenshot_path),
         ("Diff", checkpoint.diff_screenshot_path),
-    ):
-        url = artifact_url(path) if path else None
+    )
+    return [(caption, path) for caption, path in images if path]
+
+
+def pixels_differ(checkpoint: CheckpointResult) -> str:
+    """`0.33% of the pixels differ`, or '' for a checkpoint that compared no images."""
+    if checkpoint.diff_percentage is None:
+        return ""
+    return f"{checkpoint.diff_percentage}% of the pixels differ"
+
+
+def _visual(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
+    """A visual checkpoint's difference and its images, each a link to the full size."""
+    figures = []
+    for caption, path in visual_images(checkpoint):
+        url = artifact_url(path)
         if url is not None:
-            alt = f"{label} of {checkpoint.checkpoint_name}"
+            alt = f"{caption} of {checkpoint.checkpoint_name}"
             figures.append(
                 f'<figure><a href="{escape(url)}"><img class="shot" src="{escape(url)}" '
                 f'alt="{escape(alt)}" loading="lazy"></a>'
-                f"<figcaption>{escape(label)}</figcaption></figure>"
+                f"<figcaption>{escape(caption)}</figcaption></figure>"
             )
-    if figures:
-        parts.append(f'<div class="shots">{"".join(figures)}</div>')
-    return "".join(parts)
+    shown = f'<div class="shots">{"".join(figures)}</div>' if figures else ""
+    differ = pixels_differ(checkpoint)
+    return (f"<div>{escape(differ)}</div>" if differ else "") + shown
 
 
 def _checkpoint_row(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:

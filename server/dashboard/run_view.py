@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from execution.html_report import pixels_differ, visual_images
 from models.enums import FINAL_RUN_STATUSES, RunStatus
 from models.results import CheckpointResult, ConsoleLog, NetworkLog, TestStepResult
 from resolvers.reports import ReportItem, ReportResult, RunReport
@@ -53,22 +54,15 @@ def _properties(values: object) -> str:
 
 
 def _visual(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
-    """A visual checkpoint's difference and thumbnails of its baseline, actual and diff."""
-    parts = []
-    if checkpoint.diff_percentage is not None:
-        parts.append(f"<p>{text(checkpoint.diff_percentage)}% of the pixels differ</p>")
+    """A visual checkpoint's difference and thumbnails of its images."""
     figures = []
-    for label, path in (
-        ("Baseline", checkpoint.baseline_screenshot_path),
-        ("Actual", checkpoint.actual_screenshot_path),
-        ("Diff", checkpoint.diff_screenshot_path),
-    ):
-        shot = _thumbnail(path, artifact_url, f"{label} of {checkpoint.checkpoint_name}")
+    for caption, path in visual_images(checkpoint):
+        shot = _thumbnail(path, artifact_url, f"{caption} of {checkpoint.checkpoint_name}")
         if shot:
-            figures.append(f"<figure>{shot}<figcaption>{label}</figcaption></figure>")
-    if figures:
-        parts.append(f'<div class="shots">{"".join(figures)}</div>')
-    return "".join(parts)
+            figures.append(f"<figure>{shot}<figcaption>{caption}</figcaption></figure>")
+    shown = f'<div class="shots">{"".join(figures)}</div>' if figures else ""
+    differ = pixels_differ(checkpoint)
+    return (f"<p>{text(differ)}</p>" if differ else "") + shown
 
 
 def _checkpoint_row(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:

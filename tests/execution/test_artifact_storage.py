@@ -20,16 +20,15 @@ from models.results import CheckpointResult, TestRunResult, TestStepResult
 from server.artifacts import artifact_links
 from server.services import Services, artifact_storage
 from server.settings import Settings
-from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site
+from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site, visual_steps
 from tests.execution.engine_harness import (
     Team,
     login_steps,
     rows,
     start_engine,
-    step,
     stop_engine,
 )
-from tests.factories import make_item, make_run, make_test_case
+from tests.factories import make_test_case
 from tests.fixtures.object_storage import ACCESS_KEY, SECRET_KEY
 
 
@@ -145,23 +144,12 @@ async def test_a_visual_checkpoint_compares_with_a_baseline_kept_in_the_bucket(
     try:
         with serve_checkpoint_site() as site:
             async with transaction(team.sessions) as session:
-                case = await make_test_case(
-                    session,
-                    team.project,
-                    proven_steps=[
-                        step(1, "navigate_to", url=f"{site}/visual.html"),
-                        step(2, "assert_screenshot_matches", name="Home page"),
-                    ],
-                )
+                case = await make_test_case(session, team.project, proven_steps=visual_steps(site))
             checkpoints = []
             for shift in (0, 10):
                 CheckpointSite.visual["shift_px"] = shift
-                async with transaction(team.sessions) as session:
-                    run = await make_run(session, team.project, team.user)
-                    await make_item(session, run, case)
-                await team.start(run.id, stub_broker)
-                assert (await team.wait_final(run.id, timeout_s=90)).status == "completed"
-                (result,) = await rows(team, TestRunResult, test_run_id=run.id)
+                run_id = await team.run_case_again(case.id, stub_broker)
+                (result,) = await rows(team, TestRunResult, test_run_id=run_id)
                 (checkpoint,) = await rows(team, CheckpointResult, test_run_result_id=result.id)
                 checkpoints.append(checkpoint)
     finally:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from models.database import transaction
 from models.enums import Role
 from models.results import CheckpointResult, TestRunResult, TestStepResult
-from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site
+from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site, visual_steps
 from tests.execution.engine_harness import login_steps, step
 from tests.factories import make_item, make_result, make_run, make_test_case
 from tests.fixtures.browser import OfflinePage
@@ -173,10 +173,7 @@ async def test_a_failed_visual_checkpoint_links_its_three_images_everywhere(
     page = offline_page.page
     token = await writer.token(Role.EDITOR)
     with serve_checkpoint_site() as site:
-        steps = [
-            step(1, "navigate_to", url=f"{site}/visual.html"),
-            step(2, "assert_screenshot_matches", name="Home page", mask=["#banner"]),
-        ]
+        steps = visual_steps(site, mask=["#banner"])
         case_id = await new_case(writer, f"Looks the same {uuid.uuid4().hex[:6]}", steps)
         first = await start_run(api, token, "Makes the baseline", [case_id])
         assert (await writer.team.wait_final(uuid.UUID(first), timeout_s=90)).passed_tests == 1
