@@ -103,9 +103,13 @@ class Engine:
                 error="The test case has no proven steps",
                 worker=self.worker,
             )
+            await self._ended(claim, claims)
         else:
-            claims = await self._replay(plan, claim)
-        logger.info("item %s attempt %d ended", item_id, attempt)
+            await self._replay(plan, claim)
+
+    async def _ended(self, claim: Claim, claims: list[Claim]) -> None:
+        """Send the items to start now that `claim`'s item is final."""
+        logger.info("item %s attempt %d ended", claim.item_id, claim.attempt)
         await self.queue.send_items([*claims, *await self._fill_free_slots()])
 
     async def _fill_free_slots(self) -> list[Claim]:
@@ -116,7 +120,7 @@ class Engine:
         """
         return await claim_free_slots(self.sessions, worker=self.worker)
 
-    async def _replay(self, plan: ItemPlan, claim: Claim) -> list[Claim]:
+    async def _replay(self, plan: ItemPlan, claim: Claim) -> None:
         stop = asyncio.Event()
         # Beat at least as often as heartbeats are due, and twice a second to notice a stop.
         every_s = min(0.5, self.liveness.heartbeat_every.total_seconds())
@@ -131,7 +135,12 @@ class Engine:
                 worker=self.worker,
                 storage=self.storage,
             )
-            return await replay.run()
+            try:
+                # The next items start while this one's browser closes; the message (its
+                # slot of the worker's concurrency) is held until the browser is gone.
+                await self._ended(claim, await replay.run())
+            finally:
+                await replay.released()
         finally:
             stop.set()
             await watcher

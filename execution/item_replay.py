@@ -25,6 +25,7 @@ from execution.recording import (
     ResultEnd,
     ResultStart,
     Sessions,
+    StepStart,
     persist,
 )
 from execution.result_files import ResultFiles
@@ -74,15 +75,25 @@ class ItemReplay:
         self.stop = stop
         self.worker = worker
         self.next_claims: list[Claim] = []
+        self._closing: list[asyncio.Task[None]] = []
 
     async def run(self) -> list[Claim]:
-        """Replay every attempt until the item is final; the items to start next."""
+        """Replay every attempt until the item is final; the items to start next.
+
+        It returns once the item is recorded final: its sandboxes may still be closing
+        (see `released`).
+        """
         rows: list[dict[str, Any] | None] = [*self.plan.data_rows] or [None]
         for attempt in range(self.plan.max_attempt + 1):
             final = await self._attempt(attempt, rows)
             if final or self.stop.is_set():
                 break
         return self.next_claims
+
+    async def released(self) -> None:
+        """Wait until every sandbox of the replay is closed (`close` never raises)."""
+        if self._closing:
+            await asyncio.gather(*self._closing)
 
     async def _attempt(self, attempt: int, rows: Sequence[dict[str, Any] | None]) -> bool:
         sandbox: Sandbox | None = None
@@ -112,8 +123,8 @@ class ItemReplay:
                     break
             return final
         finally:
-            if sandbox is not None:
-                await sandbox.close()
+            if sandbox is not None:  # closed while the next attempt or item starts
+                self._closing.append(asyncio.ensure_future(sandbox.close()))
 
     def _folder(self) -> Path:
         return self.artifacts / str(self.plan.run_id) / str(self.plan.claim.item_id)
@@ -279,6 +290,7 @@ class ItemReplay:
         replay there as a failure of that step; it is never played again.
         """
         played = 0
+        announced: StepStart | None = None  # by the row of the step before
         for position, step in enumerate(self.plan.steps):
             if position and self.plan.step_delay_ms:
                 with contextlib.suppress(TimeoutError):
@@ -289,9 +301,10 @@ class ItemReplay:
             events.step_index, events.step_number = position, step["step_number"]
             events.answer = DialogAnswer.of_step(arguments)
             # Announced while the step plays; awaited before its row, so events stay in order.
-            announced = asyncio.ensure_future(
-                self._announce(result_id, step["step_number"], arguments)
-            )
+            announcing = None
+            if announced is None:
+                start = StepStart(step["step_number"], _action(arguments))
+                announcing = asyncio.ensure_future(self._announce(result_id, start))
             page = events.page
             started = datetime.now(UTC)
             try:
@@ -312,7 +325,8 @@ class ItemReplay:
                     arguments,
                 )
             finally:
-                await announced
+                if announcing is not None:
+                    await announcing
             page = events.page
             await scans.after_step(page, outcome, step["step_number"])
             if outcome.status == "failed" and events.crashed(page):
@@ -323,9 +337,18 @@ class ItemReplay:
             if outcome.status == "failed" or self.plan.screenshot_every_step:
                 screenshot = await files.screenshot(page, step["step_number"])
             window = (events.tab_of(page), await events.title_of(page))
+            announced = self._next_at_once(position, outcome, row)
             try:
                 await self._record(
-                    result_id, step, arguments, outcome, started, screenshot, events, window
+                    result_id,
+                    step,
+                    arguments,
+                    outcome,
+                    started,
+                    screenshot,
+                    events,
+                    window,
+                    announced,
                 )
             except RecordingFailed as failed:
                 logger.error("%s", failed)
@@ -347,6 +370,26 @@ class ItemReplay:
             if aborted is not None:
                 return Failure(step["step_number"], aborted), played
         return None, played
+
+    def _next_at_once(
+        self, position: int, outcome: StepOutcome, row: Mapping[str, Any]
+    ) -> StepStart | None:
+        """The step that starts as soon as this one is stored, if one does.
+
+        None when a failure or stop ends the replay here, or a pause or on-demand script
+        comes between: then the next step is announced as it starts.
+        """
+        if position + 1 >= len(self.plan.steps) or outcome.status != "passed":
+            return None
+        step = self.plan.steps[position]
+        if self.plan.step_delay_ms or self.plan.on_demand_scripts.get(step["step_number"]):
+            return None
+        if self.stop.is_set():
+            return None
+        following = self.plan.steps[position + 1]
+        return StepStart(
+            following["step_number"], _action(fill_placeholders(following["arguments"], row))
+        )
 
     async def _record_unrecorded(
         self,
@@ -374,9 +417,7 @@ class ItemReplay:
             return False
         return True
 
-    async def _announce(
-        self, result_id: uuid.UUID, step_number: int, arguments: Mapping[str, Any]
-    ) -> None:
+    async def _announce(self, result_id: uuid.UUID, start: StepStart) -> None:
         """Publish the step as executing now; a dashboard missing that is no reason to fail."""
         try:
             await recording.record_step_started(
@@ -384,11 +425,10 @@ class ItemReplay:
                 run_id=self.plan.run_id,
                 item_id=self.plan.claim.item_id,
                 result_id=result_id,
-                step_number=step_number,
-                action=_action(arguments),
+                start=start,
             )
         except Exception as error:
-            logger.warning("could not announce step %d: %s", step_number, error)
+            logger.warning("could not announce step %d: %s", start.step_number, error)
 
     async def _record(
         self,
@@ -400,6 +440,7 @@ class ItemReplay:
         screenshot: str | None,
         events: PageEvents,
         window: tuple[str, str | None],
+        next_step: StepStart | None,
     ) -> None:
         """Store the step with its checkpoint and the logs captured while it ran."""
         ended = datetime.now(UTC)
@@ -441,7 +482,13 @@ class ItemReplay:
             window_title=window[1],
         )
         await self._store_step(
-            result_id, recorded, checkpoint, console, network, new_baseline(outcome.checkpoint)
+            result_id,
+            recorded,
+            checkpoint,
+            console,
+            network,
+            new_baseline(outcome.checkpoint),
+            next_step,
         )
 
     async def _store_step(
@@ -452,6 +499,7 @@ class ItemReplay:
         console: Sequence[ConsoleLogInput] = (),
         network: Sequence[NetworkLogInput] = (),
         baseline: NewBaseline | None = None,
+        next_step: StepStart | None = None,
     ) -> None:
         await persist(
             lambda: recording.record_step(
@@ -464,6 +512,7 @@ class ItemReplay:
                 network=network,
                 planned_steps=len(self.plan.steps),
                 baseline=baseline,
+                next_step=next_step,
             ),
             f"step {step.step_number}",
         )

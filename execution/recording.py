@@ -122,14 +122,16 @@ async def open_result(sessions: Sessions, start: ResultStart) -> uuid.UUID:
             start.run_id,
             start.item_id,
             {"current_step": 0, "total_steps": start.total_steps},
-            "result.started",
-            {
-                "result_id": str(result_id),
-                "item_id": str(start.item_id),
-                "retry_attempt": start.retry_attempt,
-                "iteration_number": start.iteration_number,
-                "total_steps": start.total_steps,
-            },
+            (
+                "result.started",
+                {
+                    "result_id": str(result_id),
+                    "item_id": str(start.item_id),
+                    "retry_attempt": start.retry_attempt,
+                    "iteration_number": start.iteration_number,
+                    "total_steps": start.total_steps,
+                },
+            ),
         )
     return result_id
 
@@ -139,16 +141,16 @@ async def _progress(
     run_id: uuid.UUID,
     item_id: uuid.UUID,
     values: dict[str, Any],
-    event: str,
-    payload: dict[str, Any],
+    *events: tuple[str, dict[str, Any]],
 ) -> None:
-    """Move an executing item's progress columns and say so with a run event."""
+    """Move an executing item's progress columns and say so with run events (type, payload)."""
     await session.execute(
         update(TestRunItem)
         .where(TestRunItem.id == item_id)
         .values(values | {"updated_at": datetime.now(UTC)})
     )
-    await append_run_event(session, run_id=run_id, type=event, payload=payload)
+    for event, payload in events:
+        await append_run_event(session, run_id=run_id, type=event, payload=payload)
 
 
 async def set_vnc_url(
@@ -168,14 +170,34 @@ async def set_vnc_url(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StepStart:
+    """A step about to execute: its number and action."""
+
+    step_number: int
+    action: str
+
+    def event(self, item_id: uuid.UUID, result_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+        """Its `step.started` run event."""
+        return (
+            "step.started",
+            {
+                "item_id": str(item_id),
+                "result_id": str(result_id),
+                "step_number": self.step_number,
+                "action": fit_row(TestStepResult, {"action": self.action})["action"],
+                "current_step": self.step_number,
+            },
+        )
+
+
 async def record_step_started(
     sessions: Sessions,
     *,
     run_id: uuid.UUID,
     item_id: uuid.UUID,
     result_id: uuid.UUID,
-    step_number: int,
-    action: str,
+    start: StepStart,
 ) -> None:
     """Say which step executes now: the item's `current_step`, and a `step_started` event."""
     async with transaction(sessions) as session:
@@ -183,15 +205,8 @@ async def record_step_started(
             session,
             run_id,
             item_id,
-            {"current_step": step_number},
-            "step.started",
-            {
-                "item_id": str(item_id),
-                "result_id": str(result_id),
-                "step_number": step_number,
-                "action": fit_row(TestStepResult, {"action": action})["action"],
-                "current_step": step_number,
-            },
+            {"current_step": start.step_number},
+            start.event(item_id, result_id),
         )
 
 
@@ -226,10 +241,13 @@ async def record_step(
     network: Sequence[NetworkLogInput],
     planned_steps: int,
     baseline: NewBaseline | None = None,
+    next_step: StepStart | None = None,
 ) -> None:
     """Store one replayed step (with its checkpoint and logs) and move the item's progress.
 
-    One transaction, counting the result once and numbering its events together.
+    One transaction, counting the result once and numbering its events together. With
+    `next_step`, the step that starts right after this one is announced in it as well
+    (`record_step_started`'s work, without a transaction of its own).
 
     A step the result already has was stored by an earlier try whose answer was lost:
     nothing is written twice. `baseline` (with a checkpoint) becomes its name's baseline
@@ -265,23 +283,21 @@ async def record_step(
                 checkpoints=checkpoint is not None,
                 planned_steps=planned_steps,
             )
-            await _progress(
-                session,
-                run.id,
-                item_id,
-                {"current_step": step.step_number},
-                "step.completed",
-                {
-                    "item_id": str(item_id),
-                    "result_id": str(result_id),
-                    "step_number": step.step_number,
-                    "action": fit_row(TestStepResult, {"action": step.action})["action"],
-                    "status": step.status.value,
-                    "duration_ms": step.duration_ms,
-                    "error_message": step.error_message,
-                    "current_step": step.step_number,
-                },
-            )
+            completed = {
+                "item_id": str(item_id),
+                "result_id": str(result_id),
+                "step_number": step.step_number,
+                "action": fit_row(TestStepResult, {"action": step.action})["action"],
+                "status": step.status.value,
+                "duration_ms": step.duration_ms,
+                "error_message": step.error_message,
+                "current_step": step.step_number,
+            }
+            events = [("step.completed", completed)]
+            if next_step is not None:
+                events.append(next_step.event(item_id, result_id))
+            current = next_step.step_number if next_step is not None else step.step_number
+            await _progress(session, run.id, item_id, {"current_step": current}, *events)
     except Conflict:
         logger.info("step %d of result %s was already recorded", step.step_number, result_id)
 

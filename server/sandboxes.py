@@ -51,6 +51,7 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
         ensure_chromium(settings.chromium, install=False),
         live_view=live_view,
         isolation=script_isolation(settings),
+        spare_idle_s=settings.spare_browser_idle_s or None,
     )
 
 

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     chromium: Path | None = Field(
         default=None, description="Chromium executable; auto-detected when unset."
     )
+    spare_browser_idle_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="With local Chromium, a worker keeps the next test case's browser launched "
+        "ahead; a spare nobody takes within this many seconds is closed. 0: none launched ahead.",
+    )
     data_dir: Path = Field(
         default=Path("var"),
         description="Where `testrun dev` keeps the embedded PostgreSQL, Redis and dev token.",

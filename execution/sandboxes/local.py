@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -118,8 +119,18 @@ class LocalSandbox:
         shutil.rmtree(self._workdir, ignore_errors=True)
 
 
+# How long a browser launched ahead waits for its test case before it is closed.
+SPARE_IDLE_S = 30.0
+
+
 class LocalSandboxProvider:
-    """Launches one Chromium per sandbox through a Playwright driver shared by the process."""
+    """Launches one Chromium per sandbox through a Playwright driver shared by the process.
+
+    Launching takes a few hundred milliseconds, so while test cases keep coming the provider
+    keeps one browser launched ahead: the next sandbox takes it, never used before, and the
+    one after is launched while that test case plays. A spare nobody took within
+    `spare_idle_s` is closed, and so is one whose process died.
+    """
 
     def __init__(
         self,
@@ -127,10 +138,12 @@ class LocalSandboxProvider:
         *,
         live_view: LiveViewConfig | None = None,
         isolation: ScriptIsolation | None = None,
+        spare_idle_s: float | None = SPARE_IDLE_S,
     ) -> None:
         """Use the Chromium at `executable`; with `live_view`, pages can be watched live.
 
-        Scripts run as `isolation` says (default: bubblewrap, no port denied).
+        Scripts run as `isolation` says (default: bubblewrap, no port denied). With
+        `spare_idle_s` None no browser is launched ahead.
         """
         self._executable = executable
         self._check = IsolationCheck(isolation or ScriptIsolation())
@@ -138,6 +151,10 @@ class LocalSandboxProvider:
         self._redis: Redis | None = None
         self._playwright: Playwright | None = None
         self._lock = asyncio.Lock()
+        self._spare_idle_s = spare_idle_s
+        self._spare: asyncio.Task[Browser] | None = None
+        self._spare_timer: asyncio.TimerHandle | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     async def _driver(self) -> Playwright:
         async with self._lock:
@@ -145,13 +162,44 @@ class LocalSandboxProvider:
                 self._playwright = await async_playwright().start()
             return self._playwright
 
+    async def _launch(self) -> Browser:
+        driver = await self._driver()
+        return await driver.chromium.launch(
+            executable_path=str(self._executable), args=list(CHROMIUM_ARGS), headless=True
+        )
+
+    async def _fresh_browser(self) -> Browser:
+        """The spare if it is alive, else a browser launched now; then the next spare."""
+        spare, self._spare = self._spare, None
+        browser = None
+        if spare is not None:
+            with contextlib.suppress(PlaywrightError):  # launched badly: try again below
+                browser = await spare
+            if browser is not None and not browser.is_connected():
+                browser = None  # its process died while it waited
+        if browser is None:
+            browser = await self._launch()
+        if self._spare_idle_s is not None:
+            self._spare = asyncio.ensure_future(self._launch())
+            if self._spare_timer is not None:
+                self._spare_timer.cancel()
+            self._spare_timer = asyncio.get_running_loop().call_later(
+                self._spare_idle_s, self._retire_spare
+            )
+        return browser
+
+    def _retire_spare(self) -> None:
+        """Close the spare nobody took in time."""
+        spare, self._spare, self._spare_timer = self._spare, None, None
+        if spare is not None:
+            task = asyncio.ensure_future(_close_spare(spare))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
     async def create(self, spec: SandboxSpec) -> LocalSandbox:
         """A new browser with one context sized as the run asks."""
-        driver = await self._driver()
         try:
-            browser = await driver.chromium.launch(
-                executable_path=str(self._executable), args=list(CHROMIUM_ARGS), headless=True
-            )
+            browser = await self._fresh_browser()
         except PlaywrightError as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no reason"
             raise SandboxUnavailable(
@@ -181,7 +229,12 @@ class LocalSandboxProvider:
         )
 
     async def aclose(self) -> None:
-        """Stop the Playwright driver and the live view's Redis client."""
+        """Close the spare browser, stop the Playwright driver and the live view's client."""
+        if self._spare_timer is not None:
+            self._spare_timer.cancel()
+        self._retire_spare()
+        if self._retiring:
+            await asyncio.gather(*self._retiring)
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
@@ -189,3 +242,12 @@ class LocalSandboxProvider:
             if self._playwright is not None:
                 await self._playwright.stop()
                 self._playwright = None
+
+
+async def _close_spare(spare: asyncio.Task[Browser]) -> None:
+    """Close a browser launched ahead (or let its failed launch go); never raises."""
+    try:
+        browser = await spare
+        await browser.close()
+    except PlaywrightError as error:
+        logger.info("closing the spare browser: %s", error)

@@ -34,6 +34,18 @@ console.log("m".repeat({len(MEGABYTE_LINE)}));
     "/inbox.html": """<!doctype html><title>Inbox</title>
 <a href="/second.html">Next page</a>
 <button onclick="document.title = 'Message 7'; history.pushState({}, '', '#7')">Open</button>""",
+    "/prompt.html": """<!doctype html><title>Prompt</title>
+<button onclick="document.getElementById('out').textContent =
+  'Hello ' + prompt('Your name?')">Greet</button><p id="out"></p>""",
+    "/draft.html": """<!doctype html><title>Draft</title><input>
+<script>
+addEventListener("beforeunload", (e) => { e.preventDefault(); e.returnValue = ""; })
+</script>""",
+    # Allocates until the renderer runs out of memory and crashes (a few seconds).
+    "/crash.html": """<!doctype html><title>Crash</title>
+<button onclick="const kept = [];
+  for (;;) kept.push(new Array(1e6).fill(Math.random()))">
+Load everything</button>""",
     "/download.html": """<!doctype html><title>Download</title>
 <a href="/report.csv" download="report.csv">Get the report</a>""",
     "/report.csv": "name,result\nlogin,passed\n",

@@ -196,6 +196,93 @@ async def test_each_step_names_the_title_its_tab_has_after_it(
     ]
 
 
+async def test_a_prompt_is_answered_with_the_steps_text_and_beforeunload_as_a_step_says(
+    running_engine: Engine, team: Team, hostile: str, stub_broker: StubBroker
+) -> None:
+    """A dismissed beforeunload keeps the page, so leaving it fails; an accepted one leaves."""
+    draft = [
+        step(1, "navigate_to", url=f"{hostile}/draft.html"),
+        step(2, "input_text", index=0, text="half written"),
+    ]
+    run_id = await _run(
+        team,
+        stub_broker,
+        [
+            {
+                "name": "Prompt",
+                "proven_steps": [
+                    step(1, "navigate_to", url=f"{hostile}/prompt.html"),
+                    step(2, "click_element", index=0, dialog="accept", dialog_text="Ann"),
+                    step(3, "assert_text_present", text="Hello Ann"),
+                ],
+            },
+            {
+                "name": "Leave",
+                "proven_steps": [
+                    *draft,
+                    step(3, "navigate_to", url=f"{hostile}/second.html", dialog="accept"),
+                    step(4, "assert_text_present", text="On the second tab"),
+                ],
+            },
+            {
+                "name": "Stay",
+                "proven_steps": [
+                    *draft,
+                    step(3, "navigate_to", url=f"{hostile}/second.html"),
+                    step(4, "assert_text_present", text="On the second tab"),
+                ],
+            },
+        ],
+    )
+
+    results = await _results_of(team, run_id)
+    assert results["Prompt"].status == "passed", results["Prompt"].error_message
+    assert results["Leave"].status == "passed", results["Leave"].error_message
+    stay = results["Stay"]
+    assert stay.status == "failed"
+    assert [s.status for s in await _steps(team, stay)] == ["passed", "passed", "failed", "skipped"]
+    assert stay.error_step_number == 3
+    assert stay.final_url == f"{hostile}/draft.html"
+    logged = {
+        name: [c.message for c in await rows(team, ConsoleLog, test_run_result_id=result.id)]
+        for name, result in results.items()
+    }
+    assert "Dialog (prompt) accepted: Your name?" in logged["Prompt"]
+    assert "Dialog (beforeunload) accepted: " in logged["Leave"]
+    assert "Dialog (beforeunload) dismissed: " in logged["Stay"]
+
+
+async def test_a_renderer_crash_fails_its_step_with_that_reason(
+    running_engine: Engine, team: Team, hostile: str, stub_broker: StubBroker
+) -> None:
+    # Running out of memory takes seconds, more on a busy machine: the step may wait for it.
+    running_engine.step_timeout_ms = 120_000
+    run_id = await _run(
+        team,
+        stub_broker,
+        [
+            {
+                "name": "Crash",
+                "proven_steps": [
+                    step(1, "navigate_to", url=f"{hostile}/crash.html"),
+                    step(2, "click_element", index=0),
+                    step(3, "assert_text_present", text="Loaded"),
+                ],
+            }
+        ],
+    )
+
+    (result,) = (await _results_of(team, run_id)).values()
+    assert result.status == "failed"
+    steps = await _steps(team, result)
+    assert [s.status for s in steps] == ["passed", "failed", "skipped"]
+    assert steps[1].error_message is not None
+    assert steps[1].error_message.startswith("The page's renderer crashed")
+    assert result.error_step_number == 2
+    console = [c.message for c in await rows(team, ConsoleLog, test_run_result_id=result.id)]
+    assert "The page's renderer crashed" in console
+
+
 async def test_a_download_is_saved_with_the_result_and_listed(
     running_engine: Engine, team: Team, hostile: str, stub_broker: StubBroker, artifacts: Path
 ) -> None:
@@ -313,16 +400,37 @@ async def test_a_step_announces_itself_before_it_runs(
                     step(1, "navigate_to", url=f"{hostile}/tabs.html"),
                     step(2, "wait", seconds=0.2),
                 ],
-            }
+            },
+            {
+                "name": "Ends at a failure",
+                "proven_steps": [
+                    step(1, "navigate_to", url=f"{hostile}/tabs.html"),
+                    step(2, "assert_text_present", text="Not on this page"),
+                    step(3, "wait", seconds=0.2),
+                ],
+            },
         ],
     )
 
-    steps = [
-        (row.type, row.payload["step_number"])
-        for row in (await team.events(run_id))
-        if row.type in ("step.started", "step.completed")
+    results = await _results_of(team, run_id)
+    events = await team.events(run_id)
+
+    def steps_of(name: str) -> list[tuple[str, int]]:
+        return [
+            (row.type, row.payload["step_number"])
+            for row in events
+            if row.type in ("step.started", "step.completed")
+            and row.payload["result_id"] == str(results[name].id)
+        ]
+
+    assert steps_of("Announced") == [
+        ("step.started", 1),
+        ("step.completed", 1),
+        ("step.started", 2),
+        ("step.completed", 2),
     ]
-    assert steps == [
+    # a failed step announces nothing after it: step 3 never started
+    assert steps_of("Ends at a failure") == [
         ("step.started", 1),
         ("step.completed", 1),
         ("step.started", 2),
