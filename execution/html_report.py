@@ -33,6 +33,8 @@ details{background:#fff;border:1px solid #d1d9e0;border-radius:8px;margin:10px 0
 summary{cursor:pointer;font-weight:600}.error{color:#cf222e;white-space:pre-wrap;margin:6px 0}
 pre{white-space:pre-wrap;background:#f6f8fa;padding:6px;margin:4px 0;font-size:12px}
 img.shot{max-width:360px;border:1px solid #d1d9e0;display:block;margin:6px 0}
+.shots{display:flex;flex-wrap:wrap;gap:8px}.shots figure{margin:0}
+.shots img.shot{max-width:240px}figcaption{font-size:12px;color:#59636e}
 """
 
 
@@ -97,12 +99,47 @@ def _step_row(step: TestStepResult, artifact_url: ArtifactUrl) -> str:
     )
 
 
-def _checkpoint_row(checkpoint: CheckpointResult) -> str:
+def visual_images(checkpoint: CheckpointResult) -> list[tuple[str, str]]:
+    """A visual checkpoint's stored images by caption (Baseline, Actual, Diff), those it has."""
+    images = (
+        ("Baseline", checkpoint.baseline_screenshot_path),
+        ("Actual", checkpoint.actual_screenshot_path),
+        ("Diff", checkpoint.diff_screenshot_path),
+    )
+    return [(caption, path) for caption, path in images if path]
+
+
+def pixels_differ(checkpoint: CheckpointResult) -> str:
+    """`0.33% of the pixels differ`, or '' for a checkpoint that compared no images."""
+    if checkpoint.diff_percentage is None:
+        return ""
+    return f"{checkpoint.diff_percentage}% of the pixels differ"
+
+
+def _visual(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
+    """A visual checkpoint's difference and its images, each a link to the full size."""
+    figures = []
+    for caption, path in visual_images(checkpoint):
+        url = artifact_url(path)
+        if url is not None:
+            alt = f"{caption} of {checkpoint.checkpoint_name}"
+            figures.append(
+                f'<figure><a href="{escape(url)}"><img class="shot" src="{escape(url)}" '
+                f'alt="{escape(alt)}" loading="lazy"></a>'
+                f"<figcaption>{escape(caption)}</figcaption></figure>"
+            )
+    shown = f'<div class="shots">{"".join(figures)}</div>' if figures else ""
+    differ = pixels_differ(checkpoint)
+    return (f"<div>{escape(differ)}</div>" if differ else "") + shown
+
+
+def _checkpoint_row(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
     failed = ", ".join(checkpoint.failed_properties or [])
     return (
         f"<tr><td>{_text(checkpoint.checkpoint_name)}</td>"
         f"<td>{_text(checkpoint.checkpoint_type)}</td><td>{_badge(checkpoint.status)}</td>"
-        f"<td>{_text(failed)}<div class='error'>{_text(checkpoint.error_message)}</div></td></tr>"
+        f"<td>{_text(failed)}<div class='error'>{_text(checkpoint.error_message)}</div></td>"
+        f"<td>{_visual(checkpoint, artifact_url)}</td></tr>"
     )
 
 
@@ -125,8 +162,8 @@ def _result(entry: ReportResult, artifact_url: ArtifactUrl) -> str:
         headers = ("#", "Action", "Description / selector", "Status", "Duration", "Error")
         parts.append(_table(headers, (_step_row(step, artifact_url) for step in entry.steps)))
     if entry.checkpoints:
-        rows = (_checkpoint_row(checkpoint) for checkpoint in entry.checkpoints)
-        parts.append(_table(("Checkpoint", "Type", "Status", "Failed"), rows))
+        rows = (_checkpoint_row(checkpoint, artifact_url) for checkpoint in entry.checkpoints)
+        parts.append(_table(("Checkpoint", "Type", "Status", "Failed", "Images"), rows))
     return "".join(parts)
 
 
@@ -214,5 +251,5 @@ def render_html_report(
         f"{_table(headers, (_item_row(entry) for entry in report.items))}"
         f"<h2>Details</h2>{''.join(_item(entry, artifact_url) for entry in report.items)}"
         f'<p class="meta">Generated {_when(generated_at)} by testrun. '
-        "Screenshot links expire; reload the report for fresh ones.</p></main></body></html>"
+        "Image links expire; reload the report for fresh ones.</p></main></body></html>"
     )

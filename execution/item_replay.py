@@ -315,7 +315,11 @@ class ItemReplay:
                         stop=self.stop,
                         newest_page=lambda: events.page,
                         screenshots=screenshot_store(
-                            self.sessions, self.plan.test_case_id, self.artifacts, files.folder
+                            self.sessions,
+                            self.plan.test_case_id,
+                            self.artifacts,
+                            files.folder,
+                            self.storage,
                         ),
                     ),
                     arguments,

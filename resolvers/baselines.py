@@ -19,6 +19,7 @@ from models.enums import CheckpointType
 from models.results import CheckpointResult, TestRunResult
 from models.runs import TestRun
 from resolvers.access import require_writer
+from resolvers.artifacts import artifact_path, in_folder_of
 from resolvers.errors import InvalidState, NotFound
 from resolvers.fitting import fit_row
 from resolvers.tokens import Principal
@@ -99,7 +100,9 @@ async def accept_screenshot_baseline(
     """Make a screenshot checkpoint's actual image the baseline its test case compares with.
 
     NotFound for a checkpoint outside the caller's project; InvalidState for a checkpoint
-    that is not a screenshot with an actual image (it has nothing to accept).
+    that is not a screenshot with an actual image (it has nothing to accept), or whose
+    image lies outside its result's folder (a path a client wrote: the engine would copy
+    that file into every later result of the test case).
     """
     require_writer(principal)
     found = (
@@ -125,6 +128,12 @@ async def accept_screenshot_baseline(
             f"Cannot accept checkpoint {checkpoint_id} as a baseline: it is a "
             f"'{checkpoint.checkpoint_type}' checkpoint without a screenshot name, viewport "
             "and actual image"
+        )
+    image = artifact_path(checkpoint.actual_screenshot_path)
+    if image is None or not in_folder_of(image, checkpoint.test_run_result_id):
+        raise InvalidState(
+            f"Cannot accept checkpoint {checkpoint_id} as a baseline: its actual image "
+            f"{checkpoint.actual_screenshot_path!r} is not a file of its own result"
         )
     return await save_baseline(
         session,

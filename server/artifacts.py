@@ -7,7 +7,7 @@ report load without an Authorization header; the auth middleware lets these thro
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import HTTPConnection, Request
@@ -19,7 +19,6 @@ from resolvers.artifacts import (
     ARTIFACTS_PREFIX,
     ArtifactLinks,
     artifact_path,
-    sign_artifact_url,
     verify_artifact_signature,
 )
 from server.services import Services
@@ -51,25 +50,6 @@ def link_expiry(ttl: int, *, stable: bool = False) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=ttl)
     step = max(ttl // 2, 1)
     return datetime.fromtimestamp(int(datetime.now(UTC).timestamp()) // step * step + ttl, UTC)
-
-
-def artifact_url_signer(
-    settings: Settings, base_url: str, *, stable: bool = False
-) -> Callable[[str], str | None]:
-    """Turns a stored artifact path into an absolute signed URL (None: it names no file).
-
-    `stable`: see `link_expiry`.
-    """
-    expires_at = link_expiry(settings.artifact_url_ttl_s, stable=stable)
-    secret = settings.secret_key.get_secret_value()
-
-    def sign(stored: str) -> str | None:
-        path = artifact_path(stored)
-        if path is None:
-            return None
-        return base_url.rstrip("/") + sign_artifact_url(path, secret=secret, expires_at=expires_at)
-
-    return sign
 
 
 def request_base_url(settings: Settings, request: HTTPConnection) -> str:

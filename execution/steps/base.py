@@ -24,6 +24,10 @@ class ScreenshotStore:
     folder: Path  # the result's folder, under `artifacts`
     # The stored baseline image of a name at a viewport (width, height), or None.
     baseline: Callable[[str, int, int], Awaitable[str | None]]
+    # Copies a stored image (a path relative to `artifacts`) to a local file, wherever the
+    # storage keeps it; OSError when it cannot be read. A result keeps its own copy of the
+    # baseline it was compared with, so its three images are served and kept together.
+    fetch: Callable[[str, Path], Awaitable[None]]
 
 
 @dataclass(slots=True)

@@ -58,7 +58,8 @@ async def assert_screenshot_matches(step: StepRun) -> None:
     The first time a test case takes `name` at a viewport, its screenshot becomes the
     baseline and the checkpoint passes. Later, more than `threshold` of the pixels
     differing (anti-aliasing aside) fails the step; elements matching `mask` are painted
-    over in both images.
+    over in both images. The result keeps a copy of the baseline it was compared with
+    beside its actual and diff images.
     """
     name = arguments.text(step.arguments, "name").strip()
     threshold = _threshold(step)
@@ -99,9 +100,11 @@ async def assert_screenshot_matches(step: StepRun) -> None:
             failed_properties=[],
         )
         return
+    kept = files / f"{slug}-{step.nonce[:8]}-baseline.png"
     diff = files / f"{slug}-{step.nonce[:8]}-diff.png"
     try:
-        found = await asyncio.to_thread(compare_images, actual, store.artifacts / baseline, diff)
+        await store.fetch(baseline, kept)
+        found = await asyncio.to_thread(compare_images, actual, kept, diff)
     except OSError as error:
         raise StepFailed(f"The baseline image of '{name}' cannot be read: {error}") from None
     percentage = round(found.percentage, 2)
@@ -119,7 +122,7 @@ async def assert_screenshot_matches(step: StepRun) -> None:
         },
         selector=step.selector,
         profile=VISUAL_PROFILE,
-        baseline_screenshot_path=baseline,
+        baseline_screenshot_path=str(kept.relative_to(store.artifacts)),
         actual_screenshot_path=stored_actual,
         diff_screenshot_path=str(diff.relative_to(store.artifacts)),
         diff_percentage=percentage,

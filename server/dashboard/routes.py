@@ -24,7 +24,7 @@ from resolvers.reports import read_test_run_report
 from resolvers.run_inputs import TestRunFilter
 from resolvers.tokens import Principal
 from resolvers.validation import parse
-from server.artifacts import artifact_links, artifact_url_signer
+from server.artifacts import artifact_links
 from server.auth import request_reads
 from server.dashboard import DASHBOARD, PARTS
 from server.dashboard.list_views import render_runs, render_test_case, render_test_cases
@@ -139,7 +139,8 @@ async def run_part(request: Request, session: AsyncSession, principal: Principal
     return render_run(
         report,
         logs,
-        artifact_url=artifact_url_signer(services.settings, base_url, stable=True),
+        # Only files in the run's own folders are signed, as in its report.
+        artifact_url=lambda stored: links.artifact(stored, owner=report.run.id),
         live_view_url=lambda stored, item_id: links.live_view(stored, item_id=item_id),
         can_write=principal.role.can_write,
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from execution.html_report import pixels_differ, visual_images
 from models.enums import FINAL_RUN_STATUSES, RunStatus
 from models.results import CheckpointResult, ConsoleLog, NetworkLog, TestStepResult
 from resolvers.reports import ReportItem, ReportResult, RunReport
@@ -52,12 +53,25 @@ def _properties(values: object) -> str:
     return f"<code>{text(json.dumps(values, ensure_ascii=False, sort_keys=True))}</code>"
 
 
-def _checkpoint_row(checkpoint: CheckpointResult) -> str:
+def _visual(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
+    """A visual checkpoint's difference and thumbnails of its images."""
+    figures = []
+    for caption, path in visual_images(checkpoint):
+        shot = _thumbnail(path, artifact_url, f"{caption} of {checkpoint.checkpoint_name}")
+        if shot:
+            figures.append(f"<figure>{shot}<figcaption>{caption}</figcaption></figure>")
+    shown = f'<div class="shots">{"".join(figures)}</div>' if figures else ""
+    differ = pixels_differ(checkpoint)
+    return (f"<p>{text(differ)}</p>" if differ else "") + shown
+
+
+def _checkpoint_row(checkpoint: CheckpointResult, artifact_url: ArtifactUrl) -> str:
     return (
         f"<tr><td>{text(checkpoint.checkpoint_name)}</td>"
         f"<td>{text(checkpoint.checkpoint_type)}</td><td>{badge(checkpoint.status)}</td>"
         f"<td>{_properties(checkpoint.expected_properties)}</td>"
-        f"<td>{_properties(checkpoint.actual_properties)}</td></tr>"
+        f"<td>{_properties(checkpoint.actual_properties)}</td>"
+        f'<td class="images">{_visual(checkpoint, artifact_url)}</td></tr>'
     )
 
 
@@ -103,8 +117,8 @@ def _result(entry: ReportResult, logs: ResultLogs, artifact_url: ArtifactUrl) ->
         rows = (_step_row(step, artifact_url) for step in entry.steps)
         parts.append(table(f"Steps of {title}", headers, rows))
     if entry.checkpoints:
-        rows = (_checkpoint_row(checkpoint) for checkpoint in entry.checkpoints)
-        columns = ("Checkpoint", "Type", "Status", "Expected", "Actual")
+        rows = (_checkpoint_row(checkpoint, artifact_url) for checkpoint in entry.checkpoints)
+        columns = ("Checkpoint", "Type", "Status", "Expected", "Actual", "Images")
         parts.append(table(f"Checkpoints of {title}", columns, rows))
     parts.append(_logs(logs))
     return "".join(parts)

@@ -6,9 +6,9 @@ import http.server
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from tests.execution.engine_harness import serve_handler
+from tests.execution.engine_harness import serve_handler, step
 
 FORM = """<!doctype html><title>Form</title>
 <a id="login" href="/account/login">Log in</a>
@@ -35,6 +35,14 @@ def visual_page(shift_px: int, banner: str) -> str:
 #buy {{ position: absolute; left: {40 + shift_px}px; top: 120px; width: 160px;
   height: 150px; background: #1e6bd6; border: 0; }}</style>
 <div id="banner">{banner}</div><button id="buy" aria-label="Buy"></button>"""
+
+
+def visual_steps(site: str, **checkpoint: Any) -> list[dict[str, Any]]:
+    """Proven steps that open /visual.html and compare it with the baseline 'Home page'."""
+    return [
+        step(1, "navigate_to", url=f"{site}/visual.html"),
+        step(2, "assert_screenshot_matches", name="Home page", **checkpoint),
+    ]
 
 
 class CheckpointSite(http.server.BaseHTTPRequestHandler):

@@ -35,7 +35,7 @@ from models.database import create_engine, create_session_factory, transaction
 from models.enums import FINAL_RUN_STATUSES, Role
 from models.runs import RunEvent, TestRun
 from models.tenancy import Project, User
-from models.test_cases import TestScript
+from models.test_cases import TestCase, TestScript
 from resolvers import runs
 from resolvers.run_inputs import StartOptions
 from resolvers.tenancy import ensure_member
@@ -127,6 +127,17 @@ class Team:
             for case_fields in cases:
                 case = await make_test_case(session, self.project, **case_fields)
                 await make_item(session, run, case)
+        return run.id
+
+    async def run_case_again(self, case_id: uuid.UUID, broker: dramatiq.Broker) -> uuid.UUID:
+        """Run an existing test case in a new run, to its end; the run's id."""
+        async with transaction(self.sessions) as session:
+            run = await make_run(session, self.project, self.user)
+            case = await session.get(TestCase, case_id)
+            assert case is not None
+            await make_item(session, run, case)
+        await self.start(run.id, broker)
+        assert (await self.wait_final(run.id, timeout_s=90)).status == "completed"
         return run.id
 
     async def script(self, **fields: Any) -> TestScript:

@@ -14,11 +14,21 @@ from execution.artifact_storage import (
     ObjectArtifactStorage,
     S3Location,
 )
-from models.results import TestRunResult, TestStepResult
-from server.artifacts import artifact_url_signer
+from execution.visual_baselines import artifact_fetcher
+from models.database import transaction
+from models.results import CheckpointResult, TestRunResult, TestStepResult
+from server.artifacts import artifact_links
 from server.services import Services, artifact_storage
 from server.settings import Settings
-from tests.execution.engine_harness import Team, login_steps, rows, start_engine, stop_engine
+from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site, visual_steps
+from tests.execution.engine_harness import (
+    Team,
+    login_steps,
+    rows,
+    start_engine,
+    stop_engine,
+)
+from tests.factories import make_test_case
 from tests.fixtures.object_storage import ACCESS_KEY, SECRET_KEY
 
 
@@ -97,7 +107,11 @@ async def test_workers_upload_and_the_api_serves_from_the_bucket(
     assert not any(worker_dir.rglob("*.png"))  # uploaded, then removed from the worker
 
     services.artifacts = object_storage
-    sign = artifact_url_signer(settings, "http://testserver")
+    links = artifact_links(settings, "http://testserver")
+
+    def sign(stored: str) -> str | None:
+        return links.artifact(stored, owner=result.id)
+
     for shot in shots:
         url = sign(shot)
         assert url is not None
@@ -114,3 +128,49 @@ async def test_workers_upload_and_the_api_serves_from_the_bucket(
     assert forged is not None
     response = await client.get(forged.replace("signature=", "signature=0"))
     assert response.status_code == 403
+
+
+async def test_a_visual_checkpoint_compares_with_a_baseline_kept_in_the_bucket(
+    migrated_database_url: str,
+    stub_broker: StubBroker,
+    tmp_path: Path,
+    team: Team,
+    object_storage: ObjectArtifactStorage,
+) -> None:
+    worker_dir = tmp_path / "worker-host"
+    engine, worker = start_engine(
+        migrated_database_url, stub_broker, worker_dir, storage=object_storage
+    )
+    try:
+        with serve_checkpoint_site() as site:
+            async with transaction(team.sessions) as session:
+                case = await make_test_case(session, team.project, proven_steps=visual_steps(site))
+            checkpoints = []
+            for shift in (0, 10):
+                CheckpointSite.visual["shift_px"] = shift
+                run_id = await team.run_case_again(case.id, stub_broker)
+                (result,) = await rows(team, TestRunResult, test_run_id=run_id)
+                (checkpoint,) = await rows(team, CheckpointResult, test_run_result_id=result.id)
+                checkpoints.append(checkpoint)
+    finally:
+        stop_engine(engine, worker)
+    first, moved = checkpoints
+    assert not any(worker_dir.rglob("*.png"))  # the first image was only in the bucket
+
+    assert moved.status == "failed", moved.error_message
+    assert float(moved.diff_percentage) == 0.33
+    baseline = await read_all(object_storage, moved.baseline_screenshot_path)
+    assert baseline == await read_all(object_storage, first.actual_screenshot_path)
+    assert (await read_all(object_storage, moved.diff_screenshot_path)).startswith(b"\x89PNG")
+
+
+async def test_a_baseline_in_neither_place_is_missing_and_leaves_no_file(
+    object_storage: ObjectArtifactStorage, tmp_path: Path
+) -> None:
+    fetch = artifact_fetcher(tmp_path / "artifacts", object_storage)
+    kept = tmp_path / "artifacts" / "run" / "visual" / "home-baseline.png"
+
+    with pytest.raises(FileNotFoundError, match=r"^No stored image at gone/home\.png$"):
+        await fetch("/gone/home.png", kept)
+
+    assert not kept.exists()

@@ -19,11 +19,10 @@ from execution.engine import Engine
 from models.baselines import ScreenshotBaseline
 from models.database import transaction
 from models.results import CheckpointResult, TestRunResult, TestStepResult
-from models.test_cases import TestCase
 from resolvers.baselines import accept_screenshot_baseline
-from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site
+from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site, visual_steps
 from tests.execution.engine_harness import Team, rows, step
-from tests.factories import make_item, make_run, make_test_case
+from tests.factories import make_test_case
 
 
 @pytest.fixture
@@ -229,14 +228,8 @@ async def _replay_case(
     team: Team, broker: StubBroker, case_id: uuid.UUID
 ) -> tuple[TestRunResult, CheckpointResult]:
     """Run an existing test case once; its result and its one checkpoint."""
-    async with transaction(team.sessions) as session:
-        run = await make_run(session, team.project, team.user)
-        case = await session.get(TestCase, case_id)
-        assert case is not None
-        await make_item(session, run, case)
-    await team.start(run.id, broker)
-    assert (await team.wait_final(run.id, timeout_s=90)).status == "completed"
-    (result,) = await rows(team, TestRunResult, test_run_id=run.id)
+    run_id = await team.run_case_again(case_id, broker)
+    (result,) = await rows(team, TestRunResult, test_run_id=run_id)
     (checkpoint,) = await checkpoints_of(team, result.id)
     return result, checkpoint
 
@@ -252,10 +245,7 @@ async def test_visual_baselines_are_stored_compared_masked_and_accepted(
         case = await make_test_case(
             session,
             team.project,
-            proven_steps=[
-                step(1, "navigate_to", url=f"{checkpoint_site}/visual.html"),
-                step(2, "assert_screenshot_matches", name="Home page", mask=["#banner"]),
-            ],
+            proven_steps=visual_steps(checkpoint_site, mask=["#banner"]),
         )
 
     first_result, first = await _replay_case(team, stub_broker, case.id)
@@ -282,12 +272,17 @@ async def test_visual_baselines_are_stored_compared_masked_and_accepted(
     )
 
     CheckpointSite.visual["banner"] = "A different banner, masked"
-    _, masked = await _replay_case(team, stub_broker, case.id)
+    masked_result, masked = await _replay_case(team, stub_broker, case.id)
 
     assert masked.status == "passed", masked.error_message
     assert masked.diff_percentage == Decimal("0.00")
-    assert masked.baseline_screenshot_path == baseline.image_path
     assert (artifacts / masked.diff_screenshot_path).stat().st_size > 0
+    # The result keeps the baseline it was compared with in its own folder, beside the others.
+    assert masked.baseline_screenshot_path.startswith(f"{masked_result.test_run_id}/")
+    assert masked.baseline_screenshot_path.endswith("-baseline.png")
+    assert (artifacts / masked.baseline_screenshot_path).read_bytes() == (
+        artifacts / baseline.image_path
+    ).read_bytes()
 
     CheckpointSite.visual["shift_px"] = 10
     moved_result, moved = await _replay_case(team, stub_broker, case.id)
@@ -303,7 +298,9 @@ async def test_visual_baselines_are_stored_compared_masked_and_accepted(
     )
     for path in (moved.actual_screenshot_path, moved.diff_screenshot_path):
         assert (artifacts / path).stat().st_size > 0
-    assert moved.baseline_screenshot_path == baseline.image_path
+    assert (artifacts / moved.baseline_screenshot_path).read_bytes() == (
+        artifacts / baseline.image_path
+    ).read_bytes()
 
     async with transaction(team.sessions) as session:
         accepted = await accept_screenshot_baseline(
@@ -316,5 +313,7 @@ async def test_visual_baselines_are_stored_compared_masked_and_accepted(
     _, after = await _replay_case(team, stub_broker, case.id)
 
     assert after.status == "passed", after.error_message
-    assert after.baseline_screenshot_path == moved.actual_screenshot_path
+    assert (artifacts / after.baseline_screenshot_path).read_bytes() == (
+        artifacts / moved.actual_screenshot_path
+    ).read_bytes()
     assert after.diff_percentage == Decimal("0.00")

@@ -10,11 +10,14 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import select
 
 from models.database import transaction
 from models.enums import Role
+from models.results import CheckpointResult, TestRunResult, TestStepResult
+from tests.execution.checkpoint_site import CheckpointSite, serve_checkpoint_site, visual_steps
 from tests.execution.engine_harness import login_steps, step
-from tests.factories import make_test_case
+from tests.factories import make_item, make_result, make_run, make_test_case
 from tests.fixtures.browser import OfflinePage
 from tests.live.harness import Api, Writer, graphql, sign_in
 
@@ -130,6 +133,127 @@ async def test_a_failed_step_shows_its_error_and_screenshot(
     await expect(page.locator(".card", has_text="Flake rate")).to_contain_text("0.00%")
     await expect(page.locator("ol.steps li")).to_have_count(5)
     await page.screenshot(path=screenshots / "dashboard-test-case.png", full_page=True)
+    assert await serious_violations(page) == []
+    assert offline_page.blocked == []
+
+
+CHECKPOINT_IMAGES = """
+query Images($id: UUID!) {
+  testRun(id: $id) { items { results { id checkpoints {
+    checkpointType diffPercentage baselineScreenshotUrl actualScreenshotUrl diffScreenshotUrl
+  } } } }
+}
+"""
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+async def opens_as_png_and_not_when_tampered(client: httpx.AsyncClient, url: str) -> bytes:
+    """The image behind a signed link, checked to open without a token and only as signed."""
+    assert re.search(r"/artifacts/.+\?expires=\d+&signature=[0-9a-f]{64}$", url), url
+    image = await client.get(url)
+    assert image.status_code == 200, (url, image.text)
+    assert image.headers["content-type"] == "image/png"
+    assert image.content.startswith(PNG_MAGIC)
+    signature = url.rsplit("=", 1)[1]
+    tampered = url[: -len(signature)] + ("0" if signature[0] != "0" else "1") + signature[1:]
+    assert (await client.get(tampered)).status_code == 403
+    other_file = url.replace("-diff.png", "-actual.png").replace("-baseline.png", "-actual.png")
+    if other_file != url:  # a signature opens only the file it was made for
+        assert (await client.get(other_file)).status_code == 403
+    return image.content
+
+
+async def test_a_failed_visual_checkpoint_links_its_three_images_everywhere(
+    api: Api,
+    shared_worker: Path,
+    writer: Writer,
+    offline_page: OfflinePage,
+    screenshots: Path,
+) -> None:
+    page = offline_page.page
+    token = await writer.token(Role.EDITOR)
+    with serve_checkpoint_site() as site:
+        steps = visual_steps(site, mask=["#banner"])
+        case_id = await new_case(writer, f"Looks the same {uuid.uuid4().hex[:6]}", steps)
+        first = await start_run(api, token, "Makes the baseline", [case_id])
+        assert (await writer.team.wait_final(uuid.UUID(first), timeout_s=90)).passed_tests == 1
+        CheckpointSite.visual["shift_px"] = 10  # the button moves 10 px: 0.33 % of the page
+        run_id = await start_run(api, token, "Compares with it", [case_id])
+        run = await writer.team.wait_final(uuid.UUID(run_id), timeout_s=90)
+        assert run.failed_tests == 1
+        # The move was intended: accepting the failed image makes the next run pass.
+        async with transaction(writer.team.sessions) as session:
+            (failed_id,) = await session.scalars(
+                select(CheckpointResult.id)
+                .join(TestRunResult, TestRunResult.id == CheckpointResult.test_run_result_id)
+                .where(TestRunResult.test_run_id == uuid.UUID(run_id))
+            )
+        async with httpx.AsyncClient(base_url=api.http_url, timeout=30) as client:
+            accepted = await client.post(
+                f"/api/v1/checkpoint-results/{failed_id}/accept-baseline",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert accepted.status_code == 200, accepted.text
+        after = await start_run(api, token, "After accepting", [case_id])
+        assert (await writer.team.wait_final(uuid.UUID(after), timeout_s=90)).passed_tests == 1
+
+    # GraphQL and REST answer the three signed links of the failed checkpoint.
+    found = await graphql(api, token, CHECKPOINT_IMAGES, id=run_id)
+    ((result,),) = [item["results"] for item in found["testRun"]["items"]]
+    (checkpoint,) = result["checkpoints"]
+    assert (checkpoint["checkpointType"], checkpoint["diffPercentage"]) == ("SCREENSHOT", 0.33)
+    kinds = ("baseline", "actual", "diff")
+    from_graphql = [checkpoint[f"{kind}ScreenshotUrl"] for kind in kinds]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=api.http_url, timeout=30) as client:
+        listed = await client.get(
+            f"/api/v1/test-run-results/{result['id']}/checkpoints", headers=headers
+        )
+        assert listed.status_code == 200, listed.text
+        (rest,) = listed.json()["items"]
+        from_rest = [rest[f"{kind}_screenshot_url"] for kind in kinds]
+        report = await client.get(f"/api/v1/test-runs/{run_id}/report", headers=headers)
+        assert report.status_code == 200
+        # The report: the percentage, then the three figures, in order, in the checkpoint's row.
+        (row,) = re.findall(r"<tr><td>Check that the screenshot.*?</tr>", report.text)
+        assert "0.33% of the pixels differ" in row
+        from_report = [
+            link.replace("&amp;", "&")
+            for link in re.findall(r'<img class="shot" src="([^"]+)"', row)
+        ]
+        assert re.findall(r"<figcaption>(\w+)</figcaption>", row) == ["Baseline", "Actual", "Diff"]
+        images = {}
+        for links in (from_graphql, from_rest, from_report):
+            assert len(links) == 3 and all(links), links
+            for kind, link in zip(kinds, links, strict=True):
+                images.setdefault(kind, set()).add(
+                    await opens_as_png_and_not_when_tampered(client, link)
+                )
+        # Every face links the same three files, and they are three different images.
+        assert all(len(same) == 1 for same in images.values()), images.keys()
+        assert len({next(iter(same)) for same in images.values()}) == 3
+
+        # The dashboard: the row shows the percentage and thumbnails that load in Chromium.
+        await sign_in(page, api, token, f"/ui/runs/{run_id}")
+        item = page.locator("details", has_text="Looks the same")
+        await item.locator("summary").click()
+        checkpoints = item.get_by_role("region", name="Checkpoints of Attempt 1")
+        row_shown = checkpoints.locator("tr", has_text="Check that the screenshot 'Home page'")
+        await expect(row_shown).to_contain_text("0.33% of the pixels differ")
+        await expect(row_shown.locator("figcaption")).to_have_text(["Baseline", "Actual", "Diff"])
+        thumbnails = row_shown.locator("img.thumb")
+        await expect(thumbnails).to_have_count(3)
+        for index, kind in enumerate(kinds):
+            thumbnail = thumbnails.nth(index)
+            await thumbnail.scroll_into_view_if_needed()
+            await thumbnail.evaluate("image => image.decode()")  # rejects when no image came
+            assert await thumbnail.evaluate("image => image.naturalWidth") == 1280
+            src = await thumbnail.get_attribute("src")
+            assert src is not None
+            assert await opens_as_png_and_not_when_tampered(client, src) in images[kind]
+            link = await thumbnail.evaluate("image => image.closest('a').href")
+            assert link == src
+        await row_shown.locator("td.images").screenshot(path=screenshots / "dashboard-visual.png")
     assert await serious_violations(page) == []
     assert offline_page.blocked == []
 
@@ -262,3 +386,45 @@ async def test_parts_answer_404_and_400_naming_what_is_wrong(api: Api, writer: W
     assert run.status_code == 404 and f"Test run not found: {missing}" in run.text
     assert case.status_code == 404 and "Test case not found: not-an-id" in case.text
     assert bad_status.status_code == 400 and "status" in bad_status.text
+
+
+async def test_the_run_part_signs_only_files_of_the_runs_own_folders(
+    api: Api, shared_artifacts: Path, writer: Writer
+) -> None:
+    team = writer.team
+    async with transaction(team.sessions) as session:
+        case = await make_test_case(session, team.project, name="Reported by a client")
+        run = await make_run(session, team.project, team.user, status="completed")
+        item = await make_item(session, run, case, status="failed")
+        result = await make_result(session, item, status="failed")
+        mine = f"{run.id}/{item.id}/{result.id}/visual/home-actual.png"
+        outside = f"{uuid.uuid4()}/someone-elses.png"  # written by a client, not this run's
+        session.add_all(
+            [
+                CheckpointResult(
+                    test_run_result_id=result.id, checkpoint_name="Home",
+                    checkpoint_type="screenshot", status="failed", profile="visual",
+                    diff_percentage=1.5, baseline_screenshot_path=outside,
+                    actual_screenshot_path=mine, diff_screenshot_path=outside,
+                ),
+                TestStepResult(
+                    test_run_result_id=result.id, step_number=1, action="navigate_to",
+                    status="failed", screenshot_path=outside,
+                ),
+            ]
+        )  # fmt: skip
+    for path in (mine, outside):
+        (shared_artifacts / path).parent.mkdir(parents=True, exist_ok=True)
+        (shared_artifacts / path).write_bytes(PNG_MAGIC)
+    token = await writer.token(Role.VIEWER)
+    async with httpx.AsyncClient(
+        base_url=api.http_url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        part = await client.get(f"/ui/parts/runs/{run.id}")
+
+    assert part.status_code == 200
+    assert "1.50% of the pixels differ" in part.text
+    assert re.findall(r"<figcaption>(\w+)</figcaption>", part.text) == ["Actual"]
+    (src,) = re.findall(r'<img class="thumb" src="([^"]+)"', part.text)
+    assert src.startswith(f"{api.http_url}/artifacts/{mine}?")
+    assert outside not in part.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
@@ -11,7 +12,7 @@ import httpx
 import xmlschema
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import TestStepResult
+from models import CheckpointResult, TestStepResult
 from server.settings import Settings
 from tests.factories import make_item, make_result, make_run, make_test_case
 from tests.fixtures.http import Caller
@@ -153,3 +154,70 @@ async def test_report_of_a_run_without_results(
     bad = await client.get(f"/api/v1/test-runs/{run.id}/report?format=pdf", headers=editor.headers)
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "format"
+
+
+async def test_html_report_shows_each_visual_checkpoints_difference_and_images(
+    client: httpx.AsyncClient, session: AsyncSession, editor: Caller, settings: Settings
+) -> None:
+    run = await make_run(session, editor.project, editor.user, status="completed")
+    item = await make_item(
+        session, run, await make_test_case(session, editor.project, name="Home"), status="failed"
+    )
+    result = await make_result(session, item, status="failed")
+    folder = f"{run.id}/{item.id}/{result.id}/visual"
+    images = {kind: f"{folder}/home-{kind}.png" for kind in ("baseline", "actual", "diff")}
+    outside = f"{uuid.uuid4()}/someone-elses.png"  # a path a client wrote, not this run's
+    for number, path in enumerate([*images.values(), outside]):
+        (settings.artifacts_dir / path).parent.mkdir(parents=True, exist_ok=True)
+        (settings.artifacts_dir / path).write_bytes(PNG + bytes([number]))
+    session.add_all(
+        [
+            CheckpointResult(
+                test_run_result_id=result.id, checkpoint_name="Home first seen",
+                checkpoint_type="screenshot", status="passed", profile="visual",
+                baseline_screenshot_path=images["actual"], actual_screenshot_path=images["actual"],
+            ),
+            CheckpointResult(
+                test_run_result_id=result.id, checkpoint_name="Home moved",
+                checkpoint_type="screenshot", status="failed", profile="visual",
+                diff_percentage=0.33, failed_properties=["diff_percentage"],
+                baseline_screenshot_path=images["baseline"],
+                actual_screenshot_path=images["actual"], diff_screenshot_path=images["diff"],
+            ),
+            CheckpointResult(
+                test_run_result_id=result.id, checkpoint_name="Home elsewhere",
+                checkpoint_type="screenshot", status="passed", profile="visual",
+                diff_percentage=0, baseline_screenshot_path=outside,
+                actual_screenshot_path=images["actual"],
+            ),
+        ]
+    )  # fmt: skip
+    await session.flush()
+
+    page = (await client.get(f"/api/v1/test-runs/{run.id}/report", headers=editor.headers)).text
+
+    rows = dict(re.findall(r"<tr><td>(Home [a-z ]+)</td>(.*?)</tr>", page))
+    shown = {
+        name: [
+            (caption, src.replace("&amp;", "&"))
+            for src, caption in re.findall(
+                r'<img class="shot" src="([^"]+)"[^>]*></a><figcaption>(\w+)</figcaption>', row
+            )
+        ]
+        for name, row in rows.items()
+    }
+    assert [caption for caption, _ in shown["Home first seen"]] == ["Baseline", "Actual"]
+    assert "differ" not in rows["Home first seen"]
+    assert "0.33% of the pixels differ" in rows["Home moved"]
+    assert [caption for caption, _ in shown["Home moved"]] == ["Baseline", "Actual", "Diff"]
+    # A path outside the run's own folders is never signed: no link, only the run's image.
+    assert "0.00% of the pixels differ" in rows["Home elsewhere"]
+    assert [caption for caption, _ in shown["Home elsewhere"]] == ["Actual"]
+    assert outside not in page
+    for caption, link in shown["Home moved"]:
+        assert link.startswith(f"http://testserver/artifacts/{folder}/home-{caption.lower()}.png?")
+        image = await client.get(link)
+        assert image.status_code == 200
+        assert image.headers["content-type"] == "image/png"
+        assert image.content == (settings.artifacts_dir / images[caption.lower()]).read_bytes()
+        assert (await client.get(link[:-1] + ("0" if link[-1] != "0" else "1"))).status_code == 403

@@ -35,7 +35,7 @@ async def _checkpoint(session: AsyncSession, caller: Caller, **fields: object) -
         "status": "failed",
         "profile": "visual",
         "expected_properties": {"name": "Home", "viewport": {"width": 1280, "height": 720}},
-        "actual_screenshot_path": f"{run.id}/home-actual.png",
+        "actual_screenshot_path": f"{run.id}/{result.test_run_item_id}/{result.id}/home-actual.png",
         "baseline_screenshot_path": "old/home.png",
     }
     checkpoint = CheckpointResult(**(values | fields))
@@ -97,6 +97,15 @@ async def test_what_cannot_be_accepted_is_refused(
     stranger = await make_caller()
     missing = uuid.uuid4()
 
+    elsewhere = await _checkpoint(
+        session, editor, actual_screenshot_path=f"{uuid.uuid4()}/someone-elses.png"
+    )
+    outside = error(await gql(client, editor, ACCEPT, id=str(elsewhere.id)))
+    assert outside == {
+        "message": f"Cannot accept checkpoint {elsewhere.id} as a baseline: its actual image "
+        f"'{elsewhere.actual_screenshot_path}' is not a file of its own result",
+        "code": "INVALID_STATE",
+    }
     wrong_kind = error(await gql(client, editor, ACCEPT, id=str(element.id)))
     assert wrong_kind["code"] == "INVALID_STATE"
     assert wrong_kind["message"].startswith(

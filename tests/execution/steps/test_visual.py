@@ -6,10 +6,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from playwright.async_api import Page
 
 from execution.steps import StepContext, StepOutcome, execute_step
 from execution.steps.base import ScreenshotStore
+from execution.visual_baselines import artifact_fetcher
 from tests.execution.steps.conftest import Run
 
 BOX = (
@@ -29,7 +31,9 @@ class Baselines:
 
 
 async def _check(page: Page, tmp_path: Path, baselines: Baselines, **arguments: Any) -> StepOutcome:
-    store = ScreenshotStore(tmp_path, tmp_path / "result", baselines.find)
+    store = ScreenshotStore(
+        tmp_path, tmp_path / "result", baselines.find, artifact_fetcher(tmp_path)
+    )
     context = StepContext(page=page, timeout_ms=5000, stop=asyncio.Event(), screenshots=store)
     return await execute_step(context, {"action": "assert_screenshot_matches", **arguments})
 
@@ -110,3 +114,77 @@ async def test_wrong_arguments_fail_naming_the_field(page: Page, tmp_path: Path,
     assert without_store.error == (
         "assert_screenshot_matches needs a place for baselines: none was given"
     )
+
+
+async def test_the_result_keeps_a_copy_of_its_baseline_and_none_from_outside(
+    page: Page, tmp_path: Path
+) -> None:
+    artifacts = tmp_path / "artifacts"
+    baselines = Baselines()
+    await page.set_content(BOX.format(100))
+    first = await _check(page, artifacts, baselines, name="Box")
+    assert first.checkpoint is not None
+    original = str(first.checkpoint.actual_screenshot_path)
+    baselines.paths["Box", 1280, 720] = original
+
+    compared = await _check(page, artifacts, baselines, name="Box")
+
+    assert compared.status == "passed", compared.error
+    assert compared.checkpoint is not None
+    copy = str(compared.checkpoint.baseline_screenshot_path)
+    assert copy.startswith("result/visual/Box-") and copy.endswith("-baseline.png")
+    assert (artifacts / copy).read_bytes() == (artifacts / original).read_bytes()
+
+    # A path a client wrote into an accepted checkpoint never copies a file from outside.
+    secret = tmp_path / "secret.png"
+    secret.write_bytes((artifacts / original).read_bytes())
+    (artifacts / "link.png").symlink_to(secret)
+    for stored, reason in (
+        ("../secret.png", "'../secret.png' is not a stored artifact's path"),
+        ("link.png", "No stored image at link.png"),
+    ):
+        baselines.paths["Box", 1280, 720] = stored
+
+        outcome = await _check(page, artifacts, baselines, name="Box")
+
+        assert outcome.status == "failed"
+        assert outcome.error == f"The baseline image of 'Box' cannot be read: {reason}"
+    assert len(list(artifacts.rglob("*-baseline.png"))) == 1
+
+
+async def test_each_viewport_has_its_own_baseline(page: Page, tmp_path: Path) -> None:
+    baselines = Baselines()
+    await page.set_content(BOX.format(100))
+    wide = await _check(page, tmp_path, baselines, name="Box")
+    assert wide.checkpoint is not None
+    baselines.paths["Box", 1280, 720] = str(wide.checkpoint.actual_screenshot_path)
+    await page.set_viewport_size({"width": 800, "height": 600})
+
+    narrow = await _check(page, tmp_path, baselines, name="Box")
+
+    assert narrow.status == "passed", narrow.error
+    assert narrow.checkpoint is not None
+    assert narrow.checkpoint.actual == {"baseline_created": True}
+    assert narrow.checkpoint.expected["viewport"] == {"width": 800, "height": 600}
+
+
+async def test_the_element_is_found_by_index_or_fingerprint(page: Page, tmp_path: Path) -> None:
+    baselines = Baselines()
+    await page.set_content(
+        "<!doctype html><body style='margin:0'><p>Plain text</p>"
+        "<button id='buy' style='width:100px;height:40px'>Buy</button>"
+    )
+    by_index = await _check(page, tmp_path, baselines, name="Buy", index=0)
+    assert by_index.checkpoint is not None
+    assert by_index.checkpoint.selector == "#buy"
+    baselines.paths["Buy", 1280, 720] = str(by_index.checkpoint.actual_screenshot_path)
+
+    by_text = await _check(page, tmp_path, baselines, name="Buy", text="Buy", index=7)
+
+    assert by_text.status == "passed", by_text.error
+    assert by_text.checkpoint is not None
+    # The fingerprint is tried first; the stale index (7) is only the fallback.
+    assert by_text.checkpoint.selector == 'text="Buy"'
+    assert by_text.checkpoint.diff_percentage == 0
+    with Image.open(tmp_path / str(by_text.checkpoint.actual_screenshot_path)) as shot:
+        assert shot.size == (100, 40)
