@@ -74,7 +74,14 @@ async def batch_columns(
     For reads that answer a query: the columns it asks for, and no ORM objects built.
     Each row holds the named columns in the order given (`row.name` reads one).
     """
-    result = await session.execute(_narrowed(statement, model, columns), {_KEYS: list(keys)})
+    return await keyed_rows(session, _narrowed(statement, model, columns), keys)
+
+
+async def keyed_rows(
+    session: AsyncSession, statement: Select[Any], keys: Sequence[Any]
+) -> Sequence[ColumnRow[Any]]:
+    """The rows of `statement` (conditioned by `keyed`) for `keys`, as column tuples."""
+    result = await session.execute(statement, {_KEYS: list(keys)})
     rows: Sequence[ColumnRow[Any]] = result.all()
     return rows
 

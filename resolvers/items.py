@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
-from sqlalchemy import Row, Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers.access import require_writer
-from resolvers.batches import Columns, batch_columns, batch_rows, group_rows, keyed
+from resolvers.batches import batch_rows, group_rows, keyed
 from resolvers.errors import Conflict, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.pages import read_page
@@ -313,13 +313,4 @@ async def load_items_by_run(
 ) -> list[list[TestRunItem]]:
     """Each run's items in execution order, for runs in the order asked; one SELECT in all."""
     rows = await batch_rows(session, _ITEMS_BY_RUN, run_ids)
-    return group_rows(run_ids, rows, lambda item: item.test_run_id)
-
-
-async def load_item_columns_by_run(
-    session: AsyncSession, run_ids: Sequence[uuid.UUID], *, columns: Columns
-) -> list[list[Row[Any]]]:
-    """`load_items_by_run` as rows of `columns` (the run's id among them); one SELECT."""
-    columns = columns if "test_run_id" in columns else ("test_run_id", *columns)
-    rows = await batch_columns(session, _ITEMS_BY_RUN, run_ids, model=TestRunItem, columns=columns)
     return group_rows(run_ids, rows, lambda item: item.test_run_id)

@@ -29,6 +29,7 @@ from resolvers.batches import Columns, batch_columns, batch_rows, group_rows, ke
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.fitting import fit_row
+from resolvers.item_rows import LATEST_RESULT_ORDER
 from resolvers.items import read_test_run_item
 from resolvers.pages import read_page
 from resolvers.run_locks import lock_test_run, scoped_runs
@@ -391,13 +392,7 @@ _LATEST_RESULTS_BY_ITEM = (
     select(TestRunResult)
     .where(keyed(TestRunResult.test_run_item_id))
     .ext(distinct_on(TestRunResult.test_run_item_id))
-    .order_by(
-        TestRunResult.test_run_item_id,
-        TestRunResult.retry_attempt.desc(),
-        TestRunResult.created_at.desc(),
-        TestRunResult.iteration_number.desc().nulls_last(),
-        TestRunResult.id,
-    )
+    .order_by(TestRunResult.test_run_item_id, *LATEST_RESULT_ORDER)
 )
 
 

@@ -15,7 +15,6 @@ from strawberry.extensions import SchemaExtension
 
 from models.database import transaction
 from resolvers.artifacts import ArtifactLinks
-from resolvers.batches import Columns
 from resolvers.dead_letters import DeadLetterBox
 from resolvers.dispatch import RunDispatcher
 from resolvers.errors import Unauthenticated
@@ -28,14 +27,17 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)
 V_co = TypeVar("V_co", covariant=True)
+# What a column loader is told to read: a tuple of names, or a tuple of such per table.
+C = TypeVar("C", bound=Hashable)
+C_contra = TypeVar("C_contra", bound=Hashable, contravariant=True)
 BatchLoad = Callable[[AsyncSession, Sequence[K]], Awaitable[Sequence[V]]]
 
 
-class ColumnBatchLoad(Protocol[K_contra, V_co]):
+class ColumnBatchLoad(Protocol[K_contra, V_co, C_contra]):
     """A batch function answering rows of the columns it is given (`resolvers.batches`)."""
 
     def __call__(  # noqa: D102 (the class says it)
-        self, session: AsyncSession, keys: Sequence[K_contra], /, *, columns: Columns
+        self, session: AsyncSession, keys: Sequence[K_contra], /, *, columns: C_contra
     ) -> Awaitable[Sequence[V_co]]: ...
 
 
@@ -135,7 +137,7 @@ class Context:
             self._loaders[batch] = existing
         return existing
 
-    def column_loader(self, batch: ColumnBatchLoad[K, V], columns: Columns) -> BatchLoader[K, V]:
+    def column_loader(self, batch: ColumnBatchLoad[K, V, C], columns: C) -> BatchLoader[K, V]:
         """This request's loader for `batch` reading `columns`: one per set of columns."""
         existing = self._loaders.get((batch, columns))
         if existing is None:

@@ -13,6 +13,8 @@ import strawberry
 from models import enums
 from models import runs as rows
 from resolvers import items
+from resolvers.batches import Columns
+from resolvers.item_rows import ItemColumns, load_item_rows_by_run
 from resolvers.results import load_latest_result_columns_by_item, load_results_by_item
 from resolvers.test_cases import load_test_case_columns
 from schema.context import Info
@@ -89,14 +91,44 @@ class TestRunItem:
         return await cls.with_nested(info, [cls.from_model(row) for row in found])
 
     @classmethod
-    async def with_nested(cls, info: Info, built: list[TestRunItem]) -> list[TestRunItem]:
-        """`built`, with each nested field the query selects under them filled in.
+    async def load_run_items(cls, info: Info, run_id: uuid.UUID) -> list[TestRunItem]:
+        """The run's items in execution order, of the columns the query selects under them.
 
-        Every selected nested field is one loader batch for all the items (so one SQL
-        statement however many items, runs or aliases there are); the others stay empty.
+        Their test cases and latest results, when selected, come in the same statement
+        (one for all the runs of the request, whatever their number of items).
         """
         wanted = selected_names(info)
-        fetch = [nested for field, nested in _NESTED.items() if field in wanted]
+        columns = ItemColumns(
+            ITEM_COLUMNS.columns(wanted),
+            _nested_columns(info, wanted, "testCase", TEST_CASE_COLUMNS),
+            _nested_columns(info, wanted, "latestResult", RESULT_COLUMNS),
+        )
+        found = await info.context.column_loader(load_item_rows_by_run, columns).load(run_id)
+        built = ITEM_COLUMNS.build_values(columns.item, [row.item for row in found])
+        filled: dict[str, list[Any]] = {}
+        if columns.test_case:
+            rows_ = [row.test_case for row in found]
+            filled["testCase"] = TEST_CASE_COLUMNS.build_values(columns.test_case, rows_)
+        if columns.latest_result:
+            rows_ = [row.latest_result for row in found]
+            filled["latestResult"] = RESULT_COLUMNS.build_values(columns.latest_result, rows_)
+        return await cls.with_nested(info, [item for item in built if item is not None], filled)
+
+    @classmethod
+    async def with_nested(
+        cls, info: Info, built: list[TestRunItem], filled: dict[str, list[Any]] | None = None
+    ) -> list[TestRunItem]:
+        """`built`, with each nested field the query selects under them filled in.
+
+        `filled` gives those already read, by GraphQL name. Every other selected nested
+        field is one loader batch for all the items (so one SQL statement however many
+        items, runs or aliases there are); the unselected ones stay empty.
+        """
+        wanted = selected_names(info)
+        filled = filled or {}
+        fetch = [
+            nested for field, nested in _NESTED.items() if field in wanted and field not in filled
+        ]
         loaded = await asyncio.gather(*(nested.fetch(info, built) for nested in fetch))
         unselected = {
             nested.attribute: nested.unselected
@@ -105,9 +137,11 @@ class TestRunItem:
         }
         for item in built:
             vars(item).update(unselected)
-        for nested, values in zip(fetch, loaded, strict=True):
+        fetched = [(nested.attribute, values) for nested, values in zip(fetch, loaded, strict=True)]
+        fetched += [(_NESTED[field].attribute, values) for field, values in filled.items()]
+        for attribute, values in fetched:
             for item, value in zip(built, values, strict=True):
-                vars(item)[nested.attribute] = value
+                vars(item)[attribute] = value
         return built
 
     @classmethod
@@ -152,6 +186,13 @@ ITEM_COLUMNS = Projection(
     renamed={"vnc_url": "stored_vnc_url"},
     convert={"status": ItemStatus},
 )
+
+
+def _nested_columns(
+    info: Info, wanted: set[str], field: str, projection: Projection[Any]
+) -> Columns:
+    """The columns of the nested `field` the query selects, or none when it is not selected."""
+    return projection.columns(selected_names(info, field)) if field in wanted else ()
 
 
 async def _test_cases(info: Info, found: Sequence[TestRunItem]) -> list[TestCase | None]:

@@ -81,19 +81,23 @@ class Projection(Generic[GraphQLType]):
         return found
 
     def build(self, rows: Sequence[Row[Any]]) -> list[GraphQLType]:
-        """The GraphQL objects of `rows`, all of the same columns (see `build_optional`)."""
-        return [instance for instance in self.build_optional(rows) if instance is not None]
+        """The GraphQL objects of `rows`, all of the same columns (see `build_values`)."""
+        names = rows[0]._fields if rows else ()
+        return [built for built in self.build_values(names, rows) if built is not None]
 
     def build_optional(self, rows: Sequence[Row[Any] | None]) -> list[GraphQLType | None]:
-        """The GraphQL objects of `rows` (None stays None), all of the same columns.
+        """The GraphQL objects of `rows` (None stays None), all of the same columns."""
+        first = next((row for row in rows if row is not None), None)
+        return self.build_values(() if first is None else first._fields, rows)
+
+    def build_values(
+        self, names: Sequence[str], rows: Sequence[Sequence[Any] | None]
+    ) -> list[GraphQLType | None]:
+        """The GraphQL objects of `rows`, each the values of the columns `names` (or None).
 
         An attribute whose column was not read is missing, not null: a field read by
         mistake fails with an error instead of answering a wrong null.
         """
-        first = next((row for row in rows if row is not None), None)
-        if first is None:
-            return [None] * len(rows)
-        names = first._fields
         attributes = tuple(self.renamed.get(name, name) for name in names)
         converts = [(a, f) for a, f in self.convert.items() if a in attributes]
         derived = [

@@ -10,13 +10,12 @@ import strawberry
 from models import enums
 from models import runs as rows
 from resolvers import run_inputs, runs
-from resolvers.items import load_item_columns_by_run
 from resolvers.results import load_results_by_run
 from resolvers.validation import parse
 from schema.context import Info
-from schema.conversion import input_data, selected_names
+from schema.conversion import input_data
 from schema.enums import Executor, RunStatus
-from schema.items import ITEM_COLUMNS, ItemMutation, ItemQuery, TestRunItem
+from schema.items import ItemMutation, ItemQuery, TestRunItem
 from schema.results import TestRunResult
 from schema.run_inputs import (
     StartTestRunInput,
@@ -96,9 +95,7 @@ class TestRun:
     @strawberry.field(description="Its test cases, in execution order.")
     async def items(self, info: Info) -> list[TestRunItem]:
         """Load the items through the request's loader."""
-        columns = ITEM_COLUMNS.columns(selected_names(info))
-        found = await info.context.column_loader(load_item_columns_by_run, columns).load(self.id)
-        return await TestRunItem.with_nested(info, ITEM_COLUMNS.build(found))
+        return await TestRunItem.load_run_items(info, self.id)
 
     @strawberry.field(description="Every result of the run, in item order then attempt.")
     async def results(self, info: Info) -> list[TestRunResult]:
