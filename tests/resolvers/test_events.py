@@ -57,13 +57,15 @@ async def test_a_batch_numbers_its_events_in_order_with_concurrent_writers(
         run, other = await make_run(session, project, user), await make_run(session, project, user)
 
     async def batch(n: int) -> None:
-        async with transaction(committing_session_factory) as session:
-            async with batched_run_events(session):
-                for part in ("a", "b", "c"):
-                    await append_run_event(
-                        session, run_id=run.id, type="step", payload={"n": n, "part": part}
-                    )
-                await append_run_event(session, run_id=other.id, type="step", payload={"n": n})
+        async with (
+            transaction(committing_session_factory) as session,
+            batched_run_events(session),
+        ):
+            for part in ("a", "b", "c"):
+                await append_run_event(
+                    session, run_id=run.id, type="step", payload={"n": n, "part": part}
+                )
+            await append_run_event(session, run_id=other.id, type="step", payload={"n": n})
 
     async def single(n: int) -> None:
         async with transaction(committing_session_factory) as session:
