@@ -1,4 +1,4 @@
-"""A run's items with their test case and latest result, in one statement, for reads."""
+"""A run's items with their test case and latest result (and the run), in one statement."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, select, true
+from sqlalchemy import Row, Select, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.results import TestRunResult
-from models.runs import TestRunItem
+from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers.batches import Columns, group_rows, keyed, keyed_rows
+from resolvers.errors import NotFound
+from resolvers.tokens import Principal
 
 # An item's latest result: last attempt, last submitted, last data row. The order of
 # `load_latest_results_by_item` too.
@@ -45,11 +47,9 @@ class ItemRow(NamedTuple):
     latest_result: tuple[Any, ...] | None
 
 
-@functools.cache
-def _statement(columns: ItemColumns) -> Select[Any]:
-    """Items of the runs asked for, joined to what `columns` asks of their neighbours."""
+def _with_items(statement: Select[Any], columns: ItemColumns) -> Select[Any]:
+    """`statement` (which reads items) with their columns, and their neighbours' joined."""
     selected: list[Any] = [getattr(TestRunItem, name) for name in columns.item]
-    statement = select(TestRunItem.test_run_id)
     if columns.test_case:
         selected += [getattr(TestCase, name) for name in columns.test_case]
         statement = statement.outerjoin(TestCase, TestCase.id == TestRunItem.test_case_id)
@@ -63,23 +63,46 @@ def _statement(columns: ItemColumns) -> Select[Any]:
         )
         selected += [latest.c[name] for name in columns.latest_result]
         statement = statement.outerjoin(latest, true())
+    return statement.add_columns(*selected)
+
+
+@functools.cache
+def _statement(columns: ItemColumns) -> Select[Any]:
+    """Items of the runs asked for (after their run's id), with what `columns` asks."""
     return (
-        statement.add_columns(*selected)
+        _with_items(select(TestRunItem.test_run_id), columns)
         .where(keyed(TestRunItem.test_run_id))
         .order_by(TestRunItem.test_run_id, TestRunItem.execution_order)
     )
 
 
-def _split(rows: Sequence[Row[Any]], columns: ItemColumns) -> list[ItemRow]:
-    """Each row as its tables' values: the run's id comes first, then each table's columns."""
-    case_start = 1 + len(columns.item)
+@functools.cache
+def _run_statement(run_columns: Columns, columns: ItemColumns) -> Select[Any]:
+    """One run of a project, its columns repeated on each of its items (one row if none)."""
+    run = select(*(getattr(TestRun, name) for name in run_columns)).outerjoin(
+        TestRunItem, TestRunItem.test_run_id == TestRun.id
+    )
+    return (
+        _with_items(run, columns)
+        .where(TestRun.project_id == bindparam("project_id"), TestRun.id == bindparam("run_id"))
+        .order_by(TestRunItem.execution_order)
+    )
+
+
+def _split(rows: Sequence[Row[Any]], columns: ItemColumns, *, start: int) -> list[ItemRow]:
+    """Each row as its tables' values, the item's from `start`, then each neighbour's.
+
+    A row whose item id is null is a run without items (an outer join without a match).
+    """
+    case_start = start + len(columns.item)
     result_start = case_start + len(columns.test_case)
+    item_id = start + columns.item.index("id")
     # An outer join without a match reads as a null id (and every other column null).
     case_id = case_start + columns.test_case.index("id") if columns.test_case else None
     result_id = result_start + columns.latest_result.index("id") if columns.latest_result else None
     return [
         ItemRow(
-            item=tuple(row[1:case_start]),
+            item=tuple(row[start:case_start]),
             test_case=None
             if case_id is None or row[case_id] is None
             else tuple(row[case_start:result_start]),
@@ -88,7 +111,32 @@ def _split(rows: Sequence[Row[Any]], columns: ItemColumns) -> list[ItemRow]:
             else tuple(row[result_start:]),
         )
         for row in rows
+        if row[item_id] is not None
     ]
+
+
+async def read_run_with_item_rows(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    run_id: uuid.UUID,
+    run_columns: Columns,
+    columns: ItemColumns,
+) -> tuple[tuple[Any, ...], list[ItemRow]]:
+    """The caller's project's run (of `run_columns`) and its items, in one SELECT.
+
+    The items as `load_item_rows_by_run` answers them; NotFound for a missing run or
+    another project's.
+    """
+    rows = (
+        await session.execute(
+            _run_statement(run_columns, columns),
+            {"project_id": principal.project_id, "run_id": run_id},
+        )
+    ).all()
+    if not rows:
+        raise NotFound.of("Test run", run_id)
+    return tuple(rows[0][: len(run_columns)]), _split(rows, columns, start=len(run_columns))
 
 
 async def load_item_rows_by_run(
@@ -99,4 +147,5 @@ async def load_item_rows_by_run(
     One SELECT for all the runs, whatever their number of items.
     """
     rows = await keyed_rows(session, _statement(columns), run_ids)
-    return [_split(group, columns) for group in group_rows(run_ids, rows, lambda row: row[0])]
+    grouped = group_rows(run_ids, rows, lambda row: row[0])
+    return [_split(group, columns, start=1) for group in grouped]

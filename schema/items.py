@@ -14,7 +14,7 @@ from models import enums
 from models import runs as rows
 from resolvers import items
 from resolvers.batches import Columns
-from resolvers.item_rows import ItemColumns, load_item_rows_by_run
+from resolvers.item_rows import ItemColumns, ItemRow, load_item_rows_by_run
 from resolvers.results import load_latest_result_columns_by_item, load_results_by_item
 from resolvers.test_cases import load_test_case_columns
 from schema.context import Info
@@ -97,13 +97,15 @@ class TestRunItem:
         Their test cases and latest results, when selected, come in the same statement
         (one for all the runs of the request, whatever their number of items).
         """
-        wanted = selected_names(info)
-        columns = ItemColumns(
-            ITEM_COLUMNS.columns(wanted),
-            _nested_columns(info, wanted, "testCase", TEST_CASE_COLUMNS),
-            _nested_columns(info, wanted, "latestResult", RESULT_COLUMNS),
-        )
+        columns = item_columns(info)
         found = await info.context.column_loader(load_item_rows_by_run, columns).load(run_id)
+        return await cls.from_item_rows(info, columns, found)
+
+    @classmethod
+    async def from_item_rows(
+        cls, info: Info, columns: ItemColumns, found: Sequence[ItemRow]
+    ) -> list[TestRunItem]:
+        """The items of `found` (of `columns`), with the nested fields the query selects."""
         built = ITEM_COLUMNS.build_values(columns.item, [row.item for row in found])
         filled: dict[str, list[Any]] = {}
         if columns.test_case:
@@ -188,11 +190,21 @@ ITEM_COLUMNS = Projection(
 )
 
 
+def item_columns(info: Info, *path: str) -> ItemColumns:
+    """The columns of the items the query selects under `path` (their field: none)."""
+    wanted = selected_names(info, *path)
+    return ItemColumns(
+        ITEM_COLUMNS.columns(wanted),
+        _nested_columns(info, wanted, (*path, "testCase"), TEST_CASE_COLUMNS),
+        _nested_columns(info, wanted, (*path, "latestResult"), RESULT_COLUMNS),
+    )
+
+
 def _nested_columns(
-    info: Info, wanted: set[str], field: str, projection: Projection[Any]
+    info: Info, wanted: set[str], path: tuple[str, ...], projection: Projection[Any]
 ) -> Columns:
-    """The columns of the nested `field` the query selects, or none when it is not selected."""
-    return projection.columns(selected_names(info, field)) if field in wanted else ()
+    """The columns of the nested field at `path` the query selects; none when unselected."""
+    return projection.columns(selected_names(info, *path)) if path[-1] in wanted else ()
 
 
 async def _test_cases(info: Info, found: Sequence[TestRunItem]) -> list[TestCase | None]:

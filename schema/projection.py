@@ -80,10 +80,11 @@ class Projection(Generic[GraphQLType]):
             found = self._columns[wanted] = tuple(sorted(needed))
         return found
 
-    def build(self, rows: Sequence[Row[Any]]) -> list[GraphQLType]:
-        """The GraphQL objects of `rows`, all of the same columns (see `build_values`)."""
-        names = rows[0]._fields if rows else ()
-        return [built for built in self.build_values(names, rows) if built is not None]
+    def build(self, names: Sequence[str], values: Sequence[Any]) -> GraphQLType:
+        """The GraphQL object of `values`, those of the columns `names`."""
+        (built,) = self.build_values(names, [values])
+        assert built is not None
+        return built
 
     def build_optional(self, rows: Sequence[Row[Any] | None]) -> list[GraphQLType | None]:
         """The GraphQL objects of `rows` (None stays None), all of the same columns."""

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.enums import Role
 from models.tenancy import ApiToken
 from tests.factories import make_item, make_result, make_run, make_test_case
+from tests.fixtures.databases import StatementCounter
 from tests.fixtures.http import Caller, MakeCaller
-from tests.graphql import data, gql
+from tests.graphql import data, error, gql
 
 STREAM = "https://stream.e2b.example/item"  # another sandbox's live view: answered as stored
 
@@ -167,3 +168,67 @@ async def test_a_token_revoked_elsewhere_is_refused_on_its_next_run_read(
 
     assert refused.status_code == 401
     assert refused.json() == {"detail": "Bearer token has been revoked"}
+
+
+async def test_a_run_without_items_and_another_projects_run_read_with_items(
+    client: httpx.AsyncClient, session: AsyncSession, make_caller: MakeCaller
+) -> None:
+    mine, theirs = await make_caller(), await make_caller()
+    empty = await make_run(session, mine.project, mine.user)
+    other = await make_run(session, theirs.project, theirs.user)
+    query = "query($id: UUID!) { testRun(id: $id) { runName items { id testCase { name } } } }"
+
+    found = data(await gql(client, mine, query, id=str(empty.id)))["testRun"]
+    refused = error(await gql(client, mine, query, id=str(other.id)))
+
+    assert found == {"runName": empty.run_name, "items": []}
+    assert refused == {"message": f"Test run not found: {other.id}", "code": "NOT_FOUND"}
+
+
+async def test_items_under_aliases_with_different_selections_answer_each(
+    client: httpx.AsyncClient, session: AsyncSession, editor: Caller
+) -> None:
+    case = await make_test_case(session, editor.project, name="Only")
+    run = await make_run(session, editor.project, editor.user)
+    item = await make_item(session, run, case)
+    result = await make_result(session, item)
+    query = """query($id: UUID!) { testRun(id: $id) {
+        a: items { id }
+        b: items { status testCase { name } latestResult { id } }
+    } }"""
+
+    found = data(await gql(client, editor, query, id=str(run.id)))["testRun"]
+
+    assert found == {
+        "a": [{"id": str(item.id)}],
+        "b": [
+            {
+                "status": "PENDING",
+                "testCase": {"name": "Only"},
+                "latestResult": {"id": str(result.id)},
+            }
+        ],
+    }
+
+
+async def test_a_run_with_its_items_test_cases_and_latest_results_is_one_statement(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    editor: Caller,
+    statements: StatementCounter,
+) -> None:
+    counts = []
+    for size in (1, 10):
+        run = await make_run(session, editor.project, editor.user)
+        for _ in range(size):
+            item = await make_item(session, run, await make_test_case(session, editor.project))
+            await make_result(session, item)
+        await gql(client, editor, "{ me { id } }")  # a token's first use also marks it used
+        before = statements.count
+        found = data(await gql(client, editor, NESTED, id=str(run.id)))["testRun"]["items"]
+        counts.append(statements.count - before)
+        assert len(found) == size
+
+    # The token's check, the run with its items, their test cases and latest results;
+    # then each result's list and each test case's flakiness: one statement each.
+    assert counts[0] == counts[1] == 4
