@@ -20,7 +20,7 @@ from resolvers.test_cases import load_test_case_columns
 from schema.context import Info
 from schema.conversion import from_columns, selected_names
 from schema.enums import ItemStatus
-from schema.projection import Projection
+from schema.projection import Projection, by_value
 from schema.results import RESULT_COLUMNS, TestRunResult
 from schema.scalars import Long
 from schema.test_cases import TEST_CASE_COLUMNS, TestCase
@@ -186,7 +186,7 @@ ITEM_COLUMNS = Projection(
         "errorScreenshotUrl": ("error_screenshot_path",),
     },
     renamed={"vnc_url": "stored_vnc_url"},
-    convert={"status": ItemStatus},
+    convert={"status": by_value(ItemStatus)},
 )
 
 

@@ -282,9 +282,18 @@ class LeafFastExecutor(StrawberryGraphQLCoreExecutionContext):
             return _MISSING
         field_path = Path(path, response_name, parent_type.name)
         try:
-            completed = self.collect_and_execute_subfields(
-                plan.object_type, field_details_list, field_path, value, position_context
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(
+                plan.object_type, field_details_list
             )
+            if position_context is None and not new_defer_usages:
+                # What graphql-core's incremental executor does then, one call shorter.
+                completed = self.execute_fields(
+                    plan.object_type, value, field_path, grouped_field_set, None
+                )
+            else:
+                completed = self.collect_and_execute_subfields(
+                    plan.object_type, field_details_list, field_path, value, position_context
+                )
         except Exception as raw_error:
             self.handle_field_error(raw_error, plan.field_type, field_details_list, field_path)
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -122,6 +123,15 @@ class Projection(Generic[GraphQLType]):
                 values[attribute] = compute(row[index])
             built.append(instance)
         return built
+
+
+def by_value(enum_type: type[enum.Enum]) -> Callable[[Any], Any]:
+    """`enum_type(value)` for the stored values of an enum column, a dict lookup away.
+
+    Calling an Enum class goes through its metaclass each time; a read of 100 items and
+    their results converts a few hundred statuses.
+    """
+    return {member.value: member for member in enum_type}.__getitem__
 
 
 def _check_covered(graphql_type: type, every: set[str], projection: Projection[Any]) -> None:

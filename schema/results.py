@@ -19,7 +19,7 @@ from resolvers.validation import parse
 from schema import enums as graphql_enums
 from schema.context import Info
 from schema.conversion import bulk_data, from_columns, input_data
-from schema.projection import Projection
+from schema.projection import Projection, by_value
 from schema.result_details import (
     CheckpointResult,
     CheckpointResultInput,
@@ -223,7 +223,7 @@ RESULT_COLUMNS = Projection(
         "scripts": (),
     },
     convert={
-        "status": graphql_enums.ResultStatus,
+        "status": by_value(graphql_enums.ResultStatus),
         "pass_rate": float,
         "checkpoint_pass_rate": float,
     },

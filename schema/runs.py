@@ -17,7 +17,7 @@ from schema.context import Info
 from schema.conversion import input_data, selected_names
 from schema.enums import Executor, RunStatus
 from schema.items import ItemMutation, ItemQuery, TestRunItem, item_columns
-from schema.projection import Projection
+from schema.projection import Projection, by_value
 from schema.results import TestRunResult
 from schema.run_inputs import (
     StartTestRunInput,
@@ -163,7 +163,7 @@ RUN_COLUMNS = Projection(
     rows.TestRun,
     keys=("id",),
     needs={"items": (), "results": ()},
-    convert={"status": RunStatus, "executor": Executor, "pass_rate": float},
+    convert={"status": by_value(RunStatus), "executor": by_value(Executor), "pass_rate": float},
 )
 
 
