@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from bench._stack import wait_until_serving
 from server.embedded import free_port
 
 # Installed by `make bench` (npm install into this folder, from its package.json).
@@ -48,20 +48,6 @@ def unavailable() -> str | None:
     return None
 
 
-def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"postgraphile exited with {process.returncode}")
-        try:
-            # PostGraphile answers once it has introspected the database.
-            httpx.post(f"{base_url}/graphql", json={"query": "{__typename}"}, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("postgraphile did not start")
-
-
 @contextmanager
 def postgraphile_process(database_url: str) -> Iterator[str]:
     """PostGraphile serving the `public` schema of `database_url`: its base URL."""
@@ -87,7 +73,13 @@ def postgraphile_process(database_url: str) -> Iterator[str]:
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        _wait_until_serving(base_url, process)
+        # PostGraphile answers once it has introspected the database.
+        wait_until_serving(
+            "postgraphile",
+            process,
+            lambda: httpx.post(f"{base_url}/graphql", json={"query": "{__typename}"}).is_success,
+            timeout_s=60,
+        )
         yield base_url
     finally:
         process.terminate()
