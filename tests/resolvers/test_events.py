@@ -57,10 +57,7 @@ async def test_a_batch_numbers_its_events_in_order_with_concurrent_writers(
         run, other = await make_run(session, project, user), await make_run(session, project, user)
 
     async def batch(n: int) -> None:
-        async with (
-            transaction(committing_session_factory) as session,
-            batched_run_events(session),
-        ):
+        async with transaction(committing_session_factory) as session, batched_run_events(session):
             for part in ("a", "b", "c"):
                 await append_run_event(
                     session, run_id=run.id, type="step", payload={"n": n, "part": part}
