@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: dev test check bench install chromium isolation schema clean
+.PHONY: dev test check bench install chromium isolation postgraphile schema clean
 
 # The virtualenv with the project (editable) and its extras; redone when pyproject changes.
 $(STAMP): pyproject.toml
@@ -37,7 +37,16 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) chromium isolation
+# PostGraphile 4, which bench/read_api measures beside testrun: installed from npm into
+# bench/postgraphile when npm is here; without npm that arm of the bench is skipped.
+postgraphile:
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix bench/postgraphile --no-audit --no-fund --silent; \
+	else \
+		echo "npm not found: bench/read_api skips its PostGraphile arm (apt-get install npm)"; \
+	fi
+
+bench: $(STAMP) chromium isolation postgraphile
 	@$(BIN)/python -m bench
 
 # Rewrite schema/schema.graphql from the code (a test fails when they differ).

@@ -8,7 +8,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,18 +48,34 @@ def databases() -> Iterator[tuple[str, str]]:
         postgres.stop()
 
 
-def wait_for_api(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    """Block until the api answers /healthz."""
-    deadline = time.monotonic() + 30
+def wait_until_serving(
+    name: str,
+    process: subprocess.Popen[bytes],
+    serving: Callable[[], bool],
+    *,
+    timeout_s: float = 30,
+) -> None:
+    """Block until `serving()` says the server `process` (called `name`) answers."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"testrun api exited with {process.returncode}")
+            raise RuntimeError(f"{name} exited with {process.returncode}")
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+            if serving():
                 return
         except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("testrun api did not start")
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not start")
+
+
+def wait_for_api(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    """Block until the api answers /healthz."""
+    wait_until_serving(
+        "testrun api",
+        process,
+        lambda: httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200,
+    )
 
 
 @contextmanager

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from asyncpg import exceptions as asyncpg_errors
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -56,6 +58,36 @@ def async_url(url: str) -> str:
     return url
 
 
+# A pooled connection unused for longer than this is pinged before it is used again.
+PING_AFTER_IDLE_S = 1.0
+_RETURNED_AT = "testrun.returned_at"
+
+
+def _check_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Replace a pooled connection that no longer works before anyone uses it.
+
+    What SQLAlchemy's `pool_pre_ping` does, without its price on the read path: with
+    asyncpg it asks PostgreSQL in three round trips (BEGIN, ";", ROLLBACK) on every
+    checkout, as many as the statements of a whole GraphQL read. A connection that
+    PostgreSQL closed (a restart, a terminated backend) is known closed to asyncpg without
+    asking; one that sat idle may have been dropped silently on the way (a proxy's idle
+    timeout), so it is pinged as before.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("PostgreSQL closed the connection")
+    returned_at = record.info.get(_RETURNED_AT)
+    if returned_at is not None and time.monotonic() - returned_at < PING_AFTER_IDLE_S:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:
+        raise DisconnectionError(f"ping failed: {error}") from error
+
+
+def _returned(dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
 def create_engine(
     url: str, *, pool_size: int = 10, application_name: str | None = None
 ) -> AsyncEngine:
@@ -67,13 +99,17 @@ def create_engine(
     connect_args: dict[str, Any] = {}
     if application_name:
         connect_args["server_settings"] = {"application_name": application_name}
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args=connect_args,
     )
+    # Connections are checked before use (see `_check_out`); a new one is not.
+    event.listen(engine.sync_engine.pool, "connect", _returned)
+    event.listen(engine.sync_engine.pool, "checkin", _returned)
+    event.listen(engine.sync_engine.pool, "checkout", _check_out)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

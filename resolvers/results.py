@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, ValidationInfo, field_validator
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,10 +25,11 @@ from models.results import TestExecutionHistory, TestRunResult
 from models.runs import TestRun, TestRunItem
 from resolvers import stats
 from resolvers.access import require_writer
-from resolvers.batches import batch_rows, group_rows, keyed, pick_rows
+from resolvers.batches import Columns, batch_columns, batch_rows, group_rows, keyed, pick_rows
 from resolvers.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from resolvers.events import append_run_event
 from resolvers.fitting import fit_row
+from resolvers.item_rows import LATEST_RESULT_ORDER
 from resolvers.items import read_test_run_item
 from resolvers.pages import read_page
 from resolvers.run_locks import lock_test_run, scoped_runs
@@ -391,13 +392,7 @@ _LATEST_RESULTS_BY_ITEM = (
     select(TestRunResult)
     .where(keyed(TestRunResult.test_run_item_id))
     .ext(distinct_on(TestRunResult.test_run_item_id))
-    .order_by(
-        TestRunResult.test_run_item_id,
-        TestRunResult.retry_attempt.desc(),
-        TestRunResult.created_at.desc(),
-        TestRunResult.iteration_number.desc().nulls_last(),
-        TestRunResult.id,
-    )
+    .order_by(TestRunResult.test_run_item_id, *LATEST_RESULT_ORDER)
 )
 
 
@@ -406,6 +401,18 @@ async def load_latest_results_by_item(
 ) -> list[TestRunResult | None]:
     """Each item's latest result: last attempt, last submitted (one SELECT, DISTINCT ON)."""
     rows = await batch_rows(session, _LATEST_RESULTS_BY_ITEM, item_ids)
+    return pick_rows(item_ids, rows, lambda row: row.test_run_item_id)
+
+
+async def load_latest_result_columns_by_item(
+    session: AsyncSession, item_ids: Sequence[uuid.UUID], *, columns: Columns
+) -> list[Row[Any] | None]:
+    """`load_latest_results_by_item` as rows of `columns` (the item's id among them)."""
+    if "test_run_item_id" not in columns:
+        columns = ("test_run_item_id", *columns)
+    rows = await batch_columns(
+        session, _LATEST_RESULTS_BY_ITEM, item_ids, model=TestRunResult, columns=columns
+    )
     return pick_rows(item_ids, rows, lambda row: row.test_run_item_id)
 
 

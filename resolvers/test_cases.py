@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.test_cases import TestCase, TestScript
 from resolvers.access import require_writer
-from resolvers.batches import batch_rows, keyed, pick_rows
+from resolvers.batches import Columns, batch_columns, batch_rows, keyed, pick_rows
 from resolvers.errors import NotFound
 from resolvers.flakiness import DEFAULT_FLAKY_WINDOW, flaky_test_case_ids
 from resolvers.tokens import Principal
@@ -200,4 +200,13 @@ async def load_test_cases(
 ) -> list[TestCase | None]:
     """Test cases by id in the order asked (deleted ones too: old runs still name them)."""
     rows = await batch_rows(session, _TEST_CASES, test_case_ids)
+    return pick_rows(test_case_ids, rows, lambda row: row.id)
+
+
+async def load_test_case_columns(
+    session: AsyncSession, test_case_ids: Sequence[uuid.UUID], *, columns: Columns
+) -> list[Row[Any] | None]:
+    """`load_test_cases` as rows of `columns` (the id among them); one SELECT."""
+    columns = columns if "id" in columns else ("id", *columns)
+    rows = await batch_columns(session, _TEST_CASES, test_case_ids, model=TestCase, columns=columns)
     return pick_rows(test_case_ids, rows, lambda row: row.id)

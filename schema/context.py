@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +25,20 @@ from schema.loaders import BatchLoader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+K_contra = TypeVar("K_contra", bound=Hashable, contravariant=True)
+V_co = TypeVar("V_co", covariant=True)
+# What a column loader is told to read: a tuple of names, or a tuple of such per table.
+C = TypeVar("C", bound=Hashable)
+C_contra = TypeVar("C_contra", bound=Hashable, contravariant=True)
 BatchLoad = Callable[[AsyncSession, Sequence[K]], Awaitable[Sequence[V]]]
+
+
+class ColumnBatchLoad(Protocol[K_contra, V_co, C_contra]):
+    """A batch function answering rows of the columns it is given (`resolvers.batches`)."""
+
+    def __call__(  # noqa: D102 (the class says it)
+        self, session: AsyncSession, keys: Sequence[K_contra], /, *, columns: C_contra
+    ) -> Awaitable[Sequence[V_co]]: ...
 
 
 @dataclass(slots=True)
@@ -53,7 +66,7 @@ class Context:
     # Where the broker keeps dead letters; None where there is no broker.
     dead_letters: DeadLetterBox | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _loaders: dict[Callable[..., Any], BatchLoader[Any, Any]] = field(default_factory=dict)
+    _loaders: dict[Hashable, BatchLoader[Any, Any]] = field(default_factory=dict)
     # The operation's read session while one is open; the transport may hand in the one
     # the request was authenticated with.
     reads: AsyncSession | None = None
@@ -122,6 +135,19 @@ class Context:
 
             existing = BatchLoader(load)
             self._loaders[batch] = existing
+        return existing
+
+    def column_loader(self, batch: ColumnBatchLoad[K, V, C], columns: C) -> BatchLoader[K, V]:
+        """This request's loader for `batch` reading `columns`: one per set of columns."""
+        existing = self._loaders.get((batch, columns))
+        if existing is None:
+
+            async def load(keys: list[K]) -> Sequence[V]:
+                async with self.session() as session:
+                    return await batch(session, keys, columns=columns)
+
+            existing = BatchLoader(load)
+            self._loaders[(batch, columns)] = existing
         return existing
 
 

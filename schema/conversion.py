@@ -114,14 +114,30 @@ def from_columns(cls: type[GraphQLType], row: object, **converted: object) -> Gr
     return instance
 
 
-def selected_names(info: strawberry.Info[Any, Any]) -> set[str]:
-    """GraphQL names of the fields selected right under the current field, fragments included."""
-    names: set[str] = set()
-    pending = [selection for field in info.selected_fields for selection in field.selections]
+def selected_names(info: strawberry.Info[Any, Any], *path: str) -> set[str]:
+    """GraphQL names of the fields selected right under the current field, fragments included.
+
+    With a `path` of field names, those under that child (of every alias of it) instead.
+    """
+    selections = [selection for field in info.selected_fields for selection in field.selections]
+    for name in path:
+        selections = [
+            selection
+            for field in _fields_of(selections)
+            if field.name == name
+            for selection in field.selections
+        ]
+    return {field.name for field in _fields_of(selections)}
+
+
+def _fields_of(selections: list[Any]) -> list[SelectedField]:
+    """The fields among `selections`, those of fragments included."""
+    fields: list[SelectedField] = []
+    pending = list(selections)
     while pending:
         selection = pending.pop()
         if isinstance(selection, SelectedField):
-            names.add(selection.name)
+            fields.append(selection)
         else:  # a fragment spread or an inline fragment: its fields are at this level too
             pending.extend(selection.selections)
-    return names
+    return fields

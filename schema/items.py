@@ -13,14 +13,17 @@ import strawberry
 from models import enums
 from models import runs as rows
 from resolvers import items
-from resolvers.results import load_latest_results_by_item, load_results_by_item
-from resolvers.test_cases import load_test_cases
+from resolvers.batches import Columns
+from resolvers.item_rows import ItemColumns, ItemRow, load_item_rows_by_run
+from resolvers.results import load_latest_result_columns_by_item, load_results_by_item
+from resolvers.test_cases import load_test_case_columns
 from schema.context import Info
 from schema.conversion import from_columns, selected_names
 from schema.enums import ItemStatus
-from schema.results import TestRunResult
+from schema.projection import Projection, by_value
+from schema.results import RESULT_COLUMNS, TestRunResult
 from schema.scalars import Long
-from schema.test_cases import TestCase
+from schema.test_cases import TEST_CASE_COLUMNS, TestCase
 
 
 @strawberry.type(description="One test case in a run: its place, status, live progress and stats.")
@@ -85,21 +88,76 @@ class TestRunItem:
         Every selected nested field is one loader batch for all the items (so one SQL
         statement however many items, runs or aliases there are); the others stay empty.
         """
+        return await cls.with_nested(info, [cls.from_model(row) for row in found])
+
+    @classmethod
+    async def load_run_items(cls, info: Info, run_id: uuid.UUID) -> list[TestRunItem]:
+        """The run's items in execution order, of the columns the query selects under them.
+
+        Their test cases and latest results, when selected, come in the same statement
+        (one for all the runs of the request, whatever their number of items).
+        """
+        columns = item_columns(info)
+        found = await info.context.column_loader(load_item_rows_by_run, columns).load(run_id)
+        return await cls.from_item_rows(info, columns, found)
+
+    @classmethod
+    async def from_item_rows(
+        cls, info: Info, columns: ItemColumns, found: Sequence[ItemRow]
+    ) -> list[TestRunItem]:
+        """The items of `found` (of `columns`), with the nested fields the query selects."""
+        built = ITEM_COLUMNS.build_values(columns.item, [row.item for row in found])
+        filled: dict[str, list[Any]] = {}
+        if columns.test_case:
+            rows_ = [row.test_case for row in found]
+            filled["testCase"] = TEST_CASE_COLUMNS.build_values(columns.test_case, rows_)
+        if columns.latest_result:
+            rows_ = [row.latest_result for row in found]
+            filled["latestResult"] = RESULT_COLUMNS.build_values(columns.latest_result, rows_)
+        return await cls.with_nested(info, [item for item in built if item is not None], filled)
+
+    @classmethod
+    async def with_nested(
+        cls, info: Info, built: list[TestRunItem], filled: dict[str, list[Any]] | None = None
+    ) -> list[TestRunItem]:
+        """`built`, with each nested field the query selects under them filled in.
+
+        `filled` gives those already read, by GraphQL name. Every other selected nested
+        field is one loader batch for all the items (so one SQL statement however many
+        items, runs or aliases there are); the unselected ones stay empty.
+        """
         wanted = selected_names(info)
-        fetch = [nested for field, nested in _NESTED.items() if field in wanted]
-        loaded = await asyncio.gather(*(nested.fetch(info, found) for nested in fetch))
-        unselected = {nested.attribute: nested.unselected for nested in _NESTED.values()}
-        fetched = [(nested.attribute, values) for nested, values in zip(fetch, loaded, strict=True)]
-        return [
-            from_columns(
-                cls,
-                row,
-                status=ItemStatus(row.status),
-                stored_vnc_url=row.vnc_url,
-                **(unselected | {attribute: values[n] for attribute, values in fetched}),
-            )
-            for n, row in enumerate(found)
+        filled = filled or {}
+        fetch = [
+            nested for field, nested in _NESTED.items() if field in wanted and field not in filled
         ]
+        loaded = await asyncio.gather(*(nested.fetch(info, built) for nested in fetch))
+        unselected = {
+            nested.attribute: nested.unselected
+            for field, nested in _NESTED.items()
+            if field not in wanted
+        }
+        for item in built:
+            vars(item).update(unselected)
+        fetched = [(nested.attribute, values) for nested, values in zip(fetch, loaded, strict=True)]
+        fetched += [(_NESTED[field].attribute, values) for field, values in filled.items()]
+        for attribute, values in fetched:
+            for item, value in zip(built, values, strict=True):
+                vars(item)[attribute] = value
+        return built
+
+    @classmethod
+    def from_model(cls, row: rows.TestRunItem) -> TestRunItem:
+        """Build from the ORM row, its nested fields empty."""
+        return from_columns(
+            cls,
+            row,
+            status=ItemStatus(row.status),
+            stored_vnc_url=row.vnc_url,
+            test_case=None,
+            results=[],
+            latest_result=None,
+        )
 
     @strawberry.field(
         description="Live view of its browser while running: a link that opens without a "
@@ -115,29 +173,64 @@ class TestRunItem:
         return info.context.artifact_url(self.error_screenshot_path, owner=self.id)
 
 
-async def _test_cases(info: Info, found: Sequence[rows.TestRunItem]) -> list[TestCase | None]:
-    loaded = await info.context.loader(load_test_cases).load_many([i.test_case_id for i in found])
-    return [None if row is None else TestCase.from_model(row) for row in loaded]
+# Items read for a query, of the columns it selects (see `Projection`).
+ITEM_COLUMNS = Projection(
+    TestRunItem,
+    rows.TestRunItem,
+    keys=("id", "test_run_id", "test_case_id"),
+    needs={
+        "testCase": (),
+        "results": (),
+        "latestResult": (),
+        "vncUrl": ("vnc_url",),
+        "errorScreenshotUrl": ("error_screenshot_path",),
+    },
+    renamed={"vnc_url": "stored_vnc_url"},
+    convert={"status": by_value(ItemStatus)},
+)
 
 
-async def _results(info: Info, found: Sequence[rows.TestRunItem]) -> list[list[TestRunResult]]:
+def item_columns(info: Info, *path: str) -> ItemColumns:
+    """The columns of the items the query selects under `path` (their field: none)."""
+    wanted = selected_names(info, *path)
+    return ItemColumns(
+        ITEM_COLUMNS.columns(wanted),
+        _nested_columns(info, wanted, (*path, "testCase"), TEST_CASE_COLUMNS),
+        _nested_columns(info, wanted, (*path, "latestResult"), RESULT_COLUMNS),
+    )
+
+
+def _nested_columns(
+    info: Info, wanted: set[str], path: tuple[str, ...], projection: Projection[Any]
+) -> Columns:
+    """The columns of the nested field at `path` the query selects; none when unselected."""
+    return projection.columns(selected_names(info, *path)) if path[-1] in wanted else ()
+
+
+async def _test_cases(info: Info, found: Sequence[TestRunItem]) -> list[TestCase | None]:
+    columns = TEST_CASE_COLUMNS.columns(selected_names(info, "testCase"))
+    loader = info.context.column_loader(load_test_case_columns, columns)
+    loaded = await loader.load_many([item.test_case_id for item in found])
+    return TEST_CASE_COLUMNS.build_optional(loaded)
+
+
+async def _results(info: Info, found: Sequence[TestRunItem]) -> list[list[TestRunResult]]:
     loaded = await info.context.loader(load_results_by_item).load_many([i.id for i in found])
     return [[TestRunResult.from_model(row) for row in rows_] for rows_ in loaded]
 
 
-async def _latest_results(
-    info: Info, found: Sequence[rows.TestRunItem]
-) -> list[TestRunResult | None]:
-    loader = info.context.loader(load_latest_results_by_item)
-    loaded = await loader.load_many([i.id for i in found])
-    return [None if row is None else TestRunResult.from_model(row) for row in loaded]
+async def _latest_results(info: Info, found: Sequence[TestRunItem]) -> list[TestRunResult | None]:
+    columns = RESULT_COLUMNS.columns(selected_names(info, "latestResult"))
+    loader = info.context.column_loader(load_latest_result_columns_by_item, columns)
+    loaded = await loader.load_many([item.id for item in found])
+    return RESULT_COLUMNS.build_optional(loaded)
 
 
 class _Nested(NamedTuple):
     """A nested field of items: where it is kept, how it is fetched, its value when unasked."""
 
     attribute: str
-    fetch: Callable[[Info, Sequence[rows.TestRunItem]], Awaitable[list[Any]]]
+    fetch: Callable[[Info, Sequence[TestRunItem]], Awaitable[list[Any]]]
     unselected: Any  # never read: GraphQL answers only what the query selects
 
 

@@ -34,6 +34,11 @@ class BatchLoader(Generic[K, V]):
         # Running fetches (the loop keeps only weak references to tasks).
         self._running: set[asyncio.Task[None]] = set()
 
+    def prime(self, key: K, value: V) -> None:
+        """Keep `value` as the value of `key`, read along with something else, unless known."""
+        if key not in self._values and key not in self._pending:
+            self._values[key] = value
+
     async def load(self, key: K) -> V:
         """The value of `key`."""
         return (await self.load_many((key,)))[0]

@@ -19,6 +19,7 @@ from resolvers.validation import parse
 from schema import enums as graphql_enums
 from schema.context import Info
 from schema.conversion import bulk_data, from_columns, input_data
+from schema.projection import Projection, by_value
 from schema.result_details import (
     CheckpointResult,
     CheckpointResultInput,
@@ -203,6 +204,30 @@ class TestRunResult:
         """Script results through the request's loader."""
         found = await info.context.loader(script_results.load_scripts_by_result).load(self.id)
         return [ScriptResult.from_model(row) for row in found]
+
+
+# Results read for a query, of the columns it selects (see `Projection`).
+RESULT_COLUMNS = Projection(
+    TestRunResult,
+    rows.TestRunResult,
+    keys=("id", "test_run_item_id"),
+    needs={
+        "downloads": ("captured_downloads",),
+        "errorScreenshotUrl": ("error_screenshot_path",),
+        "videoUrl": ("video_path",),
+        "traceUrl": ("trace_path",),
+        "steps": (),
+        "checkpoints": (),
+        "consoleLogs": (),
+        "networkLogs": (),
+        "scripts": (),
+    },
+    convert={
+        "status": by_value(graphql_enums.ResultStatus),
+        "pass_rate": float,
+        "checkpoint_pass_rate": float,
+    },
+)
 
 
 @strawberry.type(description="A run's totals: tests by outcome, steps and checkpoints.")

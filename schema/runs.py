@@ -10,13 +10,14 @@ import strawberry
 from models import enums
 from models import runs as rows
 from resolvers import run_inputs, runs
-from resolvers.items import load_items_by_run
+from resolvers.item_rows import load_item_rows_by_run, read_run_with_item_rows
 from resolvers.results import load_results_by_run
 from resolvers.validation import parse
 from schema.context import Info
-from schema.conversion import input_data
+from schema.conversion import input_data, selected_names
 from schema.enums import Executor, RunStatus
-from schema.items import ItemMutation, ItemQuery, TestRunItem
+from schema.items import ItemMutation, ItemQuery, TestRunItem, item_columns
+from schema.projection import Projection, by_value
 from schema.results import TestRunResult
 from schema.run_inputs import (
     StartTestRunInput,
@@ -96,8 +97,7 @@ class TestRun:
     @strawberry.field(description="Its test cases, in execution order.")
     async def items(self, info: Info) -> list[TestRunItem]:
         """Load the items through the request's loader."""
-        found = await info.context.loader(load_items_by_run).load(self.id)
-        return await TestRunItem.load_many(info, found)
+        return await TestRunItem.load_run_items(info, self.id)
 
     @strawberry.field(description="Every result of the run, in item order then attempt.")
     async def results(self, info: Info) -> list[TestRunResult]:
@@ -155,6 +155,16 @@ class TestRun:
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+
+# Runs read for a query, of the columns it selects (see `Projection`).
+RUN_COLUMNS = Projection(
+    TestRun,
+    rows.TestRun,
+    keys=("id",),
+    needs={"items": (), "results": ()},
+    convert={"status": by_value(RunStatus), "executor": by_value(Executor), "pass_rate": float},
+)
 
 
 @strawberry.type(description="One page of test runs.")
@@ -224,10 +234,24 @@ class RunQuery(ItemQuery):
 
     @strawberry.field(description="One run of the project.")
     async def test_run(self, info: Info, id: uuid.UUID) -> TestRun:
-        """Read a run."""
+        """Read a run; with its items, in the same statement, when they are selected."""
+        wanted = selected_names(info)
+        if "items" not in wanted:
+            async with info.context.session() as session:
+                row = await runs.read_test_run(session, principal=info.context.principal, run_id=id)
+            return TestRun.from_model(row)
+        run_columns, columns = RUN_COLUMNS.columns(wanted), item_columns(info, "items")
         async with info.context.session() as session:
-            row = await runs.read_test_run(session, principal=info.context.principal, run_id=id)
-        return TestRun.from_model(row)
+            run, found = await read_run_with_item_rows(
+                session,
+                principal=info.context.principal,
+                run_id=id,
+                run_columns=run_columns,
+                columns=columns,
+            )
+        # `items` asks its loader for what was just read (see `TestRunItem.load_run_items`).
+        info.context.column_loader(load_item_rows_by_run, columns).prime(id, found)
+        return RUN_COLUMNS.build(run_columns, run)
 
 
 @strawberry.type

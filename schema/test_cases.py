@@ -14,6 +14,7 @@ from resolvers import flakiness, test_cases
 from resolvers.validation import parse
 from schema.context import Info
 from schema.conversion import from_columns, input_data
+from schema.projection import Projection
 from schema.scalars import JSON
 
 
@@ -79,8 +80,22 @@ class TestCase:
             row,
             proven_steps=JSON(row.proven_steps),
             data_rows=None if row.data_rows is None else JSON(row.data_rows),
-            step_count=len(row.proven_steps or []),
+            step_count=_step_count(row.proven_steps),
         )
+
+
+def _step_count(proven_steps: Sequence[object] | None) -> int:
+    return len(proven_steps or [])
+
+
+# Test cases read for a query, of the columns it selects (see `Projection`).
+TEST_CASE_COLUMNS = Projection(
+    TestCase,
+    rows.TestCase,
+    keys=("id",),
+    needs={"stepCount": ("proven_steps",), "flakeRate": (), "isFlaky": ()},
+    derived={"step_count": ("proven_steps", _step_count)},
+)
 
 
 async def _load_flakiness(

@@ -101,3 +101,15 @@ async def test_a_batch_function_answering_the_wrong_number_of_values_is_an_error
 
     with pytest.raises(WrongNumberOfValues, match="asked 2 keys, answered 1"):
         await loader.load_many([1, 2])
+
+
+async def test_a_primed_key_is_answered_without_a_fetch_and_never_overwrites() -> None:
+    fetch = Squares()
+    loader = BatchLoader(fetch)
+    assert await loader.load(2) == 4
+
+    loader.prime(3, 0)  # read along with something else
+    loader.prime(2, 0)  # already known: the first answer stays
+
+    assert await loader.load_many([3, 2, 5]) == [0, 4, 25]
+    assert fetch.calls == [[2], [5]]

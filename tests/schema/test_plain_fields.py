@@ -126,6 +126,18 @@ class Query:
     def broken_assemblies(self) -> list[Assembly | None]:
         return BROKEN_ASSEMBLIES
 
+    @strawberry.field
+    def holes(self) -> list[Part | None]:
+        return [ASSEMBLIES[0].part, None, ASSEMBLIES[1].part]
+
+    @strawberry.field
+    def required_holes(self) -> list[Part] | None:
+        return [ASSEMBLIES[0].part, None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def broken_parts(self) -> list[Part] | None:
+        return [ASSEMBLIES[0].part, BROKEN_ASSEMBLIES[0].part]
+
 
 DEFAULT = strawberry.Schema(query=Query)
 FAST = strawberry.Schema(query=Query, execution_context_class=LeafFastExecutor)
@@ -183,6 +195,25 @@ async def test_errors_inside_plain_objects_reach_the_same_parent() -> None:
 
     general, fast = await both("{ brokenAssemblies { spare { label needed } } }")
     assert fast == general and fast[1][0][1] == ["brokenAssemblies", 0, "spare", "needed"]
+
+
+async def test_lists_of_objects_with_nulls_and_errors_answer_the_same() -> None:
+    # Nulls among nullable items stay; a null or a failing item where items are non-null
+    # nulls the whole list, with the error at the item's path.
+    general, fast = await both("{ holes { label later } }")
+    assert fast == general and fast[1] == []
+    assert fast[0]["holes"][1] is None and fast[0]["holes"][2]["later"] == "part 1 later"
+
+    general, fast = await both("{ requiredHoles { label } }")
+    assert fast == general and fast[0]["requiredHoles"] is None
+    assert fast[1][0][1] == ["requiredHoles", 1]
+
+    general, fast = await both("{ brokenParts { label needed } }")
+    assert fast == general and fast[0]["brokenParts"] is None
+    assert fast[1] == [("no part", ["brokenParts", 1, "needed"])]
+
+    general, fast = await both("{ assemblies { parts { label required } } }")
+    assert fast == general and fast[1] == []
 
 
 def test_only_plain_fields_take_the_short_path() -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.factories import make_item, make_result, make_run, make_test_case
+from tests.fixtures.databases import StatementCounter
 from tests.fixtures.http import Caller, MakeCaller
 from tests.graphql import data, gql
 
@@ -22,31 +20,6 @@ RUNS_WITH_ITEMS = """
 } } } }
 """
 MAX_STATEMENTS = 10
-# The test's sessions share one connection and turn their transactions into savepoints;
-# those statements do not exist in production, so they are not counted.
-HARNESS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-
-
-class StatementCounter:
-    """Counts the statements sent to PostgreSQL (a `before_cursor_execute` listener)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.statements: list[str] = []
-
-    def __call__(self, *args: Any) -> None:
-        statement: str = args[2]
-        if not statement.startswith(HARNESS):
-            self.count += 1
-            self.statements.append(statement)
-
-
-@pytest.fixture
-def statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
-    counter = StatementCounter()
-    event.listen(engine.sync_engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(engine.sync_engine, "before_cursor_execute", counter)
 
 
 async def fill(session: AsyncSession, caller: Caller, *, runs: int, items: int) -> None:
