@@ -34,6 +34,7 @@ from server.services import Services
 from server.settings import Settings, get_settings
 from server.static_assets import graphiql_page, static_routes
 from server.websocket import graphql_websocket
+from server.websocket_fan_out import SubscriptionGroups
 from server.websocket_operations import SharedResults
 
 logger = logging.getLogger(__name__)
@@ -167,5 +168,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     if services is not None:
         app.state.services = services
-    app.state.shared_results = SharedResults()
+    app.state.subscription_groups = SubscriptionGroups(
+        SharedResults(), queue_limit=settings.subscriber_queue_limit
+    )
     return app

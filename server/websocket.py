@@ -23,14 +23,16 @@ from models.database import transaction
 from resolvers.errors import Unauthenticated
 from resolvers.tokens import Principal, authenticate_token
 from schema.context import Context
+from schema.subscription import SHARED_SUBSCRIPTIONS
 from server.artifacts import artifact_links
 from server.services import Services
 from server.token_watch import TokenWatch
+from server.websocket_fan_out import SubscriberSocket, SubscriptionGroups
 from server.websocket_operations import (
     OperationFailed,
     OperationRequest,
-    SharedResults,
     execute_operation,
+    subscription_field,
 )
 
 logger = logging.getLogger(__name__)
@@ -72,17 +74,18 @@ class GraphQLConnection:
         self,
         websocket: WebSocket,
         services: Services,
-        shared: SharedResults,
+        groups: SubscriptionGroups,
         token_watch: TokenWatch,
     ) -> None:
         self.websocket = websocket
         self.services = services
-        self.shared = shared
+        self.groups = groups
         self.token_watch = token_watch
         self._unwatch: Callable[[], None] | None = None
         self.principal: Principal | None = None
         self.initialized = False
-        self.operations: dict[str, asyncio.Task[None]] = {}
+        # Each running operation: its own task, or its place in a shared subscription.
+        self.operations: dict[str, asyncio.Task[None] | SubscriberSocket] = {}
 
     async def serve(self) -> None:
         """Answer messages until the client leaves or breaks the protocol."""
@@ -166,13 +169,26 @@ class GraphQLConnection:
             }
             await self.send({"id": id_, "type": "error", "payload": [error]})
             return True
-        self.operations[id_] = asyncio.create_task(self._operate(id_, request))
+        field = subscription_field(request)
+        if field in SHARED_SUBSCRIPTIONS:
+            member = SubscriberSocket(
+                self.websocket, id_, request, self.principal, self._context, self._ended
+            )
+            self.operations[id_] = member
+            self.groups.subscribe(member, field)
+        else:
+            self.operations[id_] = asyncio.create_task(self._operate(id_, request))
         return True
+
+    def _ended(self, member: SubscriberSocket) -> None:
+        if self.operations.get(member.id) is member:
+            del self.operations[member.id]
 
     async def _operate(self, id_: str, request: OperationRequest) -> None:
         frame = '{"id":' + json.dumps(id_) + ',"type":"next","payload":'
         try:
-            results = execute_operation(request, new_context=self._context, shared=self.shared)
+            shared = self.groups.shared
+            results = execute_operation(request, new_context=self._context, shared=shared)
             async for payload in results:
                 await self.websocket.send({"type": "websocket.send", "text": frame + payload + "}"})
             await self.send({"id": id_, "type": "complete"})
@@ -251,4 +267,5 @@ async def graphql_websocket(websocket: WebSocket) -> None:
         state.token_watch = TokenWatch(
             services.read_sessions, interval_s=services.settings.token_recheck_s
         )
-    await GraphQLConnection(websocket, services, state.shared_results, state.token_watch).serve()
+    groups: SubscriptionGroups = state.subscription_groups
+    await GraphQLConnection(websocket, services, groups, state.token_watch).serve()
