@@ -74,7 +74,8 @@ class SubscriberSocket:
         self.done = done
         self.group: SubscriptionGroup | None = None
         self._prefix = '{"id":' + json.dumps(id_) + ',"type":"next","payload":'
-        self.pending: deque[tuple[str, Hashable | None]] = deque()
+        # Created when the socket first cannot take a frame at once.
+        self.pending: deque[tuple[str, Hashable | None]] | None = None
         self.sending: asyncio.Task[None] | None = None
         # The live key of the last result handed to the socket: a resync starts after it.
         self.last_key: Hashable | None = None
@@ -94,14 +95,16 @@ class SubscriberSocket:
         if self.sending is None:
             self._write(frame, key)
             return True
-        if self.group is not None and len(self.pending) >= self.group.groups.queue_limit:
+        if self.pending is None:
+            self.pending = deque()
+        elif self.group is not None and len(self.pending) >= self.group.groups.queue_limit:
             return False
         self.pending.append((frame, key))
         return True
 
     def cancel(self) -> None:
         """Stop at once (the client completed it, left, or its token stopped working)."""
-        self.pending.clear()
+        self.pending = None
         if self.group is not None:
             self.group.leave(self)
             self.group = None
@@ -125,6 +128,8 @@ class SubscriberSocket:
             self.cancel()
         elif self.pending:
             self._write(*self.pending.popleft())
+        else:
+            self.pending = None
 
 
 class SubscriptionGroup:
@@ -191,7 +196,7 @@ class SubscriptionGroup:
     def _resync(self, member: SubscriberSocket) -> None:
         """A member too far behind: its own stream, from after the last result it was sent."""
         self.members.pop(member, None)
-        member.pending.clear()
+        member.pending = None
         own = SubscriptionGroup(
             self.groups,
             member.request,
