@@ -77,6 +77,7 @@ class GraphQLConnection:
         "_unwatch",
         "groups",
         "initialized",
+        "logins",
         "operations",
         "principal",
         "services",
@@ -90,8 +91,10 @@ class GraphQLConnection:
         services: Services,
         groups: SubscriptionGroups,
         token_watch: TokenWatch,
+        logins: asyncio.Semaphore,
     ) -> None:
         self.websocket = websocket
+        self.logins = logins
         self.services = services
         self.groups = groups
         self.token_watch = token_watch
@@ -159,14 +162,16 @@ class GraphQLConnection:
         self.initialized = True
         if self._init_deadline is not None:
             self._init_deadline.cancel()
-        reads = self.services.read_sessions()
         try:
-            self.principal = await authenticate(self.services, reads, init_secret(payload))
+            async with self.logins:
+                reads = self.services.read_sessions()
+                try:
+                    self.principal = await authenticate(self.services, reads, init_secret(payload))
+                finally:
+                    await reads.close()
         except Unauthenticated:
             await self.close(4403, "Forbidden")
             return False
-        finally:
-            await reads.close()
         self._unwatch = self.token_watch.watch(self.principal.token_id, self._token_stopped)
         await self.send({"type": "connection_ack"})
         return True
@@ -295,7 +300,11 @@ async def graphql_websocket(websocket: WebSocket) -> None:
             services.read_sessions, interval_s=services.settings.token_recheck_s
         )
     groups: SubscriptionGroups = state.subscription_groups
-    await GraphQLConnection(websocket, services, groups, state.token_watch).serve()
+    if getattr(state, "logins", None) is None:
+        # A thousand dashboards reconnecting at once wait here, not each holding a session
+        # (and its greenlet) while the pool is busy: the storm leaves the heap smaller.
+        state.logins = asyncio.Semaphore(services.settings.db_pool_size)
+    await GraphQLConnection(websocket, services, groups, state.token_watch, state.logins).serve()
 
 
 class GraphQLSocketShortcut:
