@@ -5,7 +5,7 @@ variables and project share one `SubscriptionGroup`: one bus subscription, one e
 of the selection per event, and one loop that hands the JSON to every socket in turn,
 with no task per subscriber. A socket that cannot take more waits in its own short queue;
 one that falls further behind than `queue_limit` leaves the group and is resynced on a
-stream of its own, from the last result it was sent.
+stream of its own, from the last result it was sent, which keeps pace with that socket.
 """
 
 from __future__ import annotations
@@ -174,6 +174,8 @@ class SubscriptionGroup:
                 if self._after is not None and key is not None and _not_after(key, self._after):
                     continue  # the subscriber resynced has it already
                 self._publish(payload, key)
+                if self.key is None:
+                    await self._sent()
             self._end({"type": "complete"})
         except OperationFailed as failed:
             self._end({"type": "error", "payload": failed.errors})
@@ -193,8 +195,18 @@ class SubscriptionGroup:
             if not member.next(payload, key):
                 self._resync(member)
 
+    async def _sent(self) -> None:
+        """A stream of one subscriber's own keeps pace with its socket.
+
+        Meanwhile its bus queue may overflow: the stream then reads the log instead.
+        """
+        for member in tuple(self.members):
+            while member.sending is not None:
+                await asyncio.wait([member.sending])
+
     def _resync(self, member: SubscriberSocket) -> None:
         """A member too far behind: its own stream, from after the last result it was sent."""
+        logger.info("subscriber %s fell behind: resynced after %s", member.id, member.last_key)
         self.members.pop(member, None)
         member.pending = None
         own = SubscriptionGroup(
