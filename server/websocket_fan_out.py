@@ -146,6 +146,7 @@ class SubscriptionGroup:
         after: Hashable | None = None,
     ) -> None:
         self.groups = groups
+        self.request = request
         self.key = key
         self.members: dict[SubscriberSocket, None] = {}
         # Payloads (with their keys) a subscriber joining late is sent first.
@@ -253,6 +254,8 @@ class SubscriptionGroups:
         if group is None or not group.joinable:
             group = SubscriptionGroup(self, member.request, member.new_context, key=key, kept=kept)
             self._groups[key] = group
+        else:
+            member.request = group.request  # the same; one copy kept for all
         group.join(member)
 
     def forget(self, group: SubscriptionGroup) -> None:
