@@ -117,8 +117,8 @@ class GraphQLConnection:
             self._init_deadline.cancel()
             if self._unwatch is not None:
                 self._unwatch()
-            for task in self.operations.values():
-                task.cancel()
+            for operation in tuple(self.operations.values()):
+                operation.cancel()
 
     async def _receive(self) -> bool:
         """Wait for a message and act on it; False once the connection is over.
@@ -177,8 +177,8 @@ class GraphQLConnection:
         return True
 
     async def _token_stopped(self) -> None:
-        for task in self.operations.values():
-            task.cancel()
+        for operation in tuple(self.operations.values()):
+            operation.cancel()
         await self.close(4403, "Token revoked or expired")
 
     async def _subscribe(self, message: dict[str, Any]) -> bool:
@@ -206,17 +206,22 @@ class GraphQLConnection:
                 self.websocket, id_, request, self.principal, self._context, self._ended
             )
             self.operations[id_] = member
+            self.groups.subscribers += 1
             self.groups.subscribe(member, field)
         else:
-            self.operations[id_] = asyncio.create_task(self._operate(id_, request))
+            counted = field is not None
+            self.operations[id_] = asyncio.create_task(self._operate(id_, request, counted))
         return True
 
     def _ended(self, member: SubscriberSocket) -> None:
+        self.groups.subscribers -= 1
         if self.operations.get(member.id) is member:
             del self.operations[member.id]
 
-    async def _operate(self, id_: str, request: OperationRequest) -> None:
+    async def _operate(self, id_: str, request: OperationRequest, counted: bool) -> None:
+        """Run an operation of its own: a query, a mutation or an unshared subscription."""
         frame = '{"id":' + json.dumps(id_) + ',"type":"next","payload":'
+        self.groups.subscribers += counted
         try:
             shared = self.groups.shared
             results = execute_operation(request, new_context=self._context, shared=shared)
@@ -231,6 +236,7 @@ class GraphQLConnection:
             if self.websocket.application_state == WebSocketState.CONNECTED:
                 logger.exception("operation %s failed", id_)
         finally:
+            self.groups.subscribers -= counted
             if self.operations.get(id_) is asyncio.current_task():
                 del self.operations[id_]
 

@@ -47,6 +47,7 @@ class SubscriberSocket:
         "_prefix",
         "caller",
         "done",
+        "finished",
         "group",
         "id",
         "last_key",
@@ -72,6 +73,7 @@ class SubscriberSocket:
         self.request = request
         self.new_context = new_context
         self.done = done
+        self.finished = False
         self.group: SubscriptionGroup | None = None
         self._prefix = '{"id":' + json.dumps(id_) + ',"type":"next","payload":'
         # Created when the socket first cannot take a frame at once.
@@ -88,7 +90,7 @@ class SubscriberSocket:
         """Send the operation's last message (complete or error) and stop being a subscriber."""
         self.group = None  # the last message is never dropped for being behind
         self.send(json.dumps({"id": self.id, **message}, separators=(",", ":")), None)
-        self.done(self)
+        self._finish()
 
     def send(self, frame: str, key: Hashable | None) -> bool:
         """Hand `frame` to the socket now, or queue it behind the one still being written."""
@@ -110,6 +112,12 @@ class SubscriberSocket:
             self.group = None
         if self.sending is not None:
             self.sending.cancel()
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.done(self)
 
     def _write(self, frame: str, key: Hashable | None) -> None:
         if key is not None:
@@ -245,6 +253,8 @@ class SubscriptionGroups:
         self.shared = shared
         self.queue_limit = queue_limit
         self._groups: dict[Hashable, SubscriptionGroup] = {}
+        # Subscriptions the process serves now, shared or not (its connections count them).
+        self.subscribers = 0
 
     def subscribe(self, member: SubscriberSocket, field: str) -> None:
         """Join the group of `member`'s operation, starting it if there is none to join."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.database import transaction
 from tests.factories import make_run
 from tests.live.harness import (
+    CHANGES,
     EVENTS,
     UPDATES,
     Api,
@@ -20,6 +21,7 @@ from tests.live.harness import (
     api_process,
     raw_socket,
     receive,
+    scrape,
     send,
     subscribed,
 )
@@ -166,3 +168,36 @@ async def test_a_socket_that_falls_behind_delays_no_one_and_is_resynced_without_
     assert all(frame["payload"] == BIG for frame in frames[:20])
     assert "fell behind" in log
     assert "Traceback" not in log
+
+
+async def test_the_subscriber_gauge_counts_each_socket_of_a_shared_subscription(
+    migrated_database_url: str,
+    redis_url: str,
+    committing_session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    writer = await Writer.create(committing_session_factory, redis_url)
+    run_id = await running_run(writer)
+    token = await writer.token()
+    variables = {"runId": str(run_id), "afterSeq": 0}
+    project = {"projectId": str(writer.team.project.id)}
+    with api_process(migrated_database_url, redis_url, TESTRUN_METRICS_PUBLIC="1") as api:
+        gauge = ("testrun_websocket_subscribers", ())
+        async with (
+            subscribed(api, token, EVENTS, **variables) as first,
+            subscribed(api, token, EVENTS, **variables) as second,
+            subscribed(api, token, CHANGES, **project) as changes,
+        ):
+            await writer.event(run_id, step=1)
+            for received in (first, second, changes):
+                await received.wait_for(lambda results: len(results) == 1)
+            while_open = scrape(f"{api.http_url}/metrics", None)[gauge]
+        after = scrape(f"{api.http_url}/metrics", None)[gauge]
+        for _ in range(100):  # the api sees the sockets close a moment after the clients
+            if after == 0:
+                break
+            await asyncio.sleep(0.1)
+            after = scrape(f"{api.http_url}/metrics", None)[gauge]
+    await writer.aclose()
+
+    assert while_open == 3
+    assert after == 0
