@@ -242,7 +242,7 @@ async def run_levels(stack: Stack) -> None:
                 f"  api RSS {rss / 2**20:.0f} MB with {count} subscribers "
                 f"({idle_rss / 2**20:.0f} MB idle)"
             )
-    print("targets: p99 <= 25 ms at 100; p99 <= 2x bare at 1000; RSS <= 150 MB")
+    print("targets: p99 <= 25 ms at 100; p99 <= 1.5x bare at 1000; RSS <= 130 MB")
 
 
 def main() -> None:
