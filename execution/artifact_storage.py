@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from obstore.exceptions import NotFoundError
-from obstore.store import S3Store
-
 # The api streams an object in chunks of about this size.
 CHUNK_BYTES = 256 * 1024
 
@@ -92,6 +89,9 @@ class ObjectArtifactStorage:
         secret_access_key: str | None = None,
     ) -> None:
         """Store under `location`; `endpoint` for a non-AWS server (http allowed)."""
+        # Imported here: obstore costs every process ~8 MB, and most keep artifacts on disk.
+        from obstore.store import S3Store
+
         self.location = location
         self._store = S3Store(
             location.bucket,
@@ -116,6 +116,8 @@ class ObjectArtifactStorage:
 
     async def read(self, path: str) -> AsyncIterator[bytes]:
         """The object's bytes, streamed from the bucket."""
+        from obstore.exceptions import NotFoundError
+
         try:
             found = await self._store.get_async(path)
         except (NotFoundError, FileNotFoundError) as error:

@@ -18,7 +18,6 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -89,6 +88,9 @@ class ScreencastRelay:
         context.on("page", self._on_page)
 
     async def _follow(self) -> None:
+        # Imported here: the api uses this module's channel names and never loads Playwright.
+        from playwright.async_api import Error as PlaywrightError
+
         while True:
             try:
                 watched = bool(await self._redis.exists(watched_key(self._item_id)))
@@ -113,6 +115,8 @@ class ScreencastRelay:
     async def _stop_cast(self) -> None:
         if self._cast is None:
             return
+        from playwright.async_api import Error as PlaywrightError
+
         _, session = self._cast
         self._cast = None
         with contextlib.suppress(PlaywrightError):

@@ -123,6 +123,12 @@ def _live(info: Info) -> LiveRuns:
     return live
 
 
+# Subscriptions whose results are computed once for every subscriber of the same document,
+# variables and project, with how many of the latest results one joining late is sent
+# first: every event of a log (None), the newest snapshot of a run (1).
+SHARED_SUBSCRIPTIONS: dict[str, int | None] = {"testRunEvents": None, "testRunUpdates": 1}
+
+
 def live_key(value: object) -> Hashable | None:
     """What makes two yielded values give the same result, so it is computed once."""
     if isinstance(value, RunEvent):

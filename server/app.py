@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -33,7 +33,8 @@ from server.rest.api import rest_routes
 from server.services import Services
 from server.settings import Settings, get_settings
 from server.static_assets import graphiql_page, static_routes
-from server.websocket import graphql_websocket
+from server.websocket import GraphQLSocketShortcut
+from server.websocket_fan_out import SubscriptionGroups
 from server.websocket_operations import SharedResults
 
 logger = logging.getLogger(__name__)
@@ -155,17 +156,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             Route("/graphql", GraphQLApp(schema, graphql_ide="graphiql"), methods=["GET", "POST"]),
             Route("/live/{item_id}", live_page, methods=["GET"]),
             Route("/live/{item_id}/stream", live_stream, methods=["GET"]),
-            WebSocketRoute("/graphql", graphql_websocket),
             *rest_routes(),
             *artifact_routes(),
             *static_routes(),
             *dashboard_routes(),
         ],
-        middleware=[Middleware(DatabaseOutageMiddleware), Middleware(BearerAuthMiddleware)],
+        middleware=[
+            Middleware(GraphQLSocketShortcut),
+            Middleware(DatabaseOutageMiddleware),
+            Middleware(BearerAuthMiddleware),
+        ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )
     if services is not None:
         app.state.services = services
-    app.state.shared_results = SharedResults()
+    app.state.subscription_groups = SubscriptionGroups(
+        SharedResults(), queue_limit=settings.subscriber_queue_limit
+    )
     return app

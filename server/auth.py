@@ -89,7 +89,7 @@ class BearerAuthMiddleware:
         reads = services.read_sessions()
         try:
             try:
-                principal = await _authenticate(services, reads, _bearer_secret(headers))
+                principal = await authenticate(services, reads, _bearer_secret(headers))
             except Unauthenticated as error:
                 await unauthenticated_response(error.message)(scope, receive, send)
                 return
@@ -101,7 +101,8 @@ class BearerAuthMiddleware:
             await reads.close()
 
 
-async def _authenticate(services: Services, reads: AsyncSession, secret: str) -> Principal:
+async def authenticate(services: Services, reads: AsyncSession, secret: str) -> Principal:
+    """The principal of `secret`, read through `reads`; the last-used mark only when due."""
     now = datetime.now(UTC)
     principal, mark_due = await verify_token(reads, secret, now=now)
     if mark_due:  # at most once a minute per token, in a transaction of its own

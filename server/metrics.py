@@ -27,6 +27,7 @@ from execution.queue_depth import QueueDepth, read_queue_depth
 from resolvers.service_counts import STEP_BUCKETS_MS, ServiceCounts, read_service_counts
 from server.auth import unauthenticated_response
 from server.services import Services
+from server.websocket_fan_out import SubscriptionGroups
 
 QUEUES = (RUNS_QUEUE, NOTIFICATIONS_QUEUE)
 
@@ -123,7 +124,8 @@ async def metrics(request: Request) -> Response:
     if services.redis is not None:
         depths = [await read_queue_depth(services.redis, queue) for queue in QUEUES]
         families += _queue_families(depths)
-    subscribers = services.bus.subscriber_count() if services.bus is not None else 0
+    groups: SubscriptionGroups = request.app.state.subscription_groups
+    subscribers = groups.subscribers
     families.append(
         GaugeMetricFamily(
             "testrun_websocket_subscribers",

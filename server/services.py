@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -18,15 +19,16 @@ from execution.claims import Liveness
 from execution.dead_letters import RedisDeadLetterBox
 from execution.dispatch import QueueDispatcher
 from execution.events import RedisEventBus, RedisEventPublisher
-from execution.inline import InlineExecution
 from execution.memory_events import InMemoryEventBus
 from models.database import create_engine, create_read_session_factory, create_session_factory
 from resolvers.dead_letters import DeadLetterBox
 from resolvers.dispatch import RunDispatcher
 from resolvers.events import publish_committed_events
 from resolvers.run_feeds import LiveRuns
-from server.sandboxes import sandbox_provider
 from server.settings import Settings
+
+if TYPE_CHECKING:  # the engine, browsers and sandbox SDKs load only in inline mode
+    from execution.inline import InlineExecution
 
 
 def artifact_storage(settings: Settings) -> ArtifactStorage:
@@ -81,6 +83,9 @@ class Services:
         sessions = create_session_factory(engine)
         read_sessions = create_read_session_factory(engine)
         if settings.inline:
+            from execution.inline import InlineExecution
+            from server.sandboxes import sandbox_provider
+
             memory = InMemoryEventBus(queue_limit=settings.subscriber_queue_limit)
             publish_committed_events(sessions, memory)
             inline = InlineExecution(

@@ -26,11 +26,13 @@ from graphql import (
     OperationType,
     create_source_event_stream,
     execute_subscription_event,
+    get_operation_ast,
     parse,
     specified_rules,
     validate,
 )
 
+from resolvers.tokens import Principal
 from schema import MAX_TOKENS, limit_rules, schema
 from schema.context import Context
 from schema.subscription import live_key
@@ -105,6 +107,32 @@ def prepare(query: str) -> DocumentNode | tuple[GraphQLError, ...]:
     return tuple(errors) if errors else document
 
 
+def subscription_field(request: OperationRequest) -> str | None:
+    """The root field a valid subscription document asks for; None for anything else."""
+    document = prepare(request.query)
+    if isinstance(document, tuple):
+        return None
+    operation = get_operation_ast(document, request.operation_name)
+    if operation is None or operation.operation != OperationType.SUBSCRIPTION:
+        return None
+    field = operation.selection_set.selections[0]
+    return field.name.value if isinstance(field, FieldNode) else None
+
+
+def operation_key(request: OperationRequest, caller: Principal | None) -> Hashable:
+    """What an operation's results depend on: the document, the variables, the project.
+
+    Authorization is scoped by project, so two callers of one project asking the same
+    thing get the same results.
+    """
+    return (
+        request.query,
+        request.operation_name,
+        json.dumps(request.variables, sort_keys=True, default=str),
+        caller.project_id if caller else None,
+    )
+
+
 async def execute_operation(
     request: OperationRequest,
     *,
@@ -116,6 +144,17 @@ async def execute_operation(
     Raises OperationFailed, before yielding anything, when the operation cannot start:
     invalid document or variables, or a subscription its resolver refused (not found).
     """
+    async for _, payload in keyed_results(request, new_context=new_context, shared=shared):
+        yield payload
+
+
+async def keyed_results(
+    request: OperationRequest,
+    *,
+    new_context: Callable[[], Context],
+    shared: SharedResults,
+) -> AsyncIterator[tuple[Hashable | None, str]]:
+    """`execute_operation`'s payloads, each with the `live_key` of the value it shows."""
     document = prepare(request.query)
     if isinstance(document, tuple):
         raise OperationFailed(formatted_errors(list(document)))
@@ -137,7 +176,7 @@ async def execute_operation(
             context_value=context,
             operation_name=request.operation_name,
         )
-        yield serialize(ExecutionResult(result.data, result.errors))
+        yield None, serialize(ExecutionResult(result.data, result.errors))
         return
     stream = create_source_event_stream(executor)
     if isawaitable(stream):
@@ -145,8 +184,8 @@ async def execute_operation(
     if isinstance(stream, ExecutionResult):
         raise OperationFailed(formatted_errors(list(stream.errors or [])))
     subscription = _Subscription(executor, request, context, new_context, shared)
-    async for payload in subscription.results(stream):
-        yield payload
+    async for keyed in subscription.results(stream):
+        yield keyed
 
 
 class _Subscription:
@@ -163,32 +202,24 @@ class _Subscription:
         self.executor = executor
         self.new_context = new_context
         self.shared = shared
-        caller = context.caller
-        # Results depend on the document, the variables and (through scoping) the project.
-        self.key = (
-            request.query,
-            request.operation_name,
-            json.dumps(request.variables, sort_keys=True, default=str),
-            caller.project_id if caller else None,
-        )
+        self.key = operation_key(request, context.caller)
 
-    async def results(self, stream: Any) -> AsyncIterator[str]:
+    async def results(self, stream: Any) -> AsyncIterator[tuple[Hashable | None, str]]:
         started = False
         try:
             async for value in stream:
                 started = True
                 key = live_key(value)
                 if key is None:
-                    yield await self._execute(value)
+                    yield None, await self._execute(value)
                 else:
-                    yield await self.shared.get(
-                        (self.key, key), functools.partial(self._execute, value)
-                    )
+                    compute = functools.partial(self._execute, value)
+                    yield key, await self.shared.get((self.key, key), compute)
         except Exception as error:  # the resolver failed: say so, with its code
             errors = formatted_errors([self._located(error)])
             if not started:
                 raise OperationFailed(errors) from error
-            yield json.dumps({"errors": errors}, separators=(",", ":"))
+            yield None, json.dumps({"errors": errors}, separators=(",", ":"))
         finally:
             close = getattr(stream, "aclose", None)
             if close is not None:
