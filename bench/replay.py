@@ -28,7 +28,7 @@ from typing import Any
 from playwright.async_api import Browser, async_playwright
 from sqlalchemy import select
 
-from bench._stack import bench_caller, databases
+from bench._stack import bench_caller, databases, percentile
 from execution.broker import create_broker
 from execution.claims import Liveness
 from execution.dispatch import QueueDispatcher
@@ -45,7 +45,8 @@ from resolvers.run_inputs import StartOptions, TestRunCreate
 from resolvers.tokens import Principal
 
 CASES = 10
-STOPS = 5
+# Stops measured: enough that p99 is more than the maximum of a handful.
+STOPS = 20
 PAGES = {
     "login.html": """<!doctype html><title>Login</title>
 <form action="dashboard.html"><input name="email"><button type="submit">Log in</button></form>""",
@@ -287,6 +288,7 @@ def main() -> None:
         "committed stop -> its result ended by the worker"
     )
     print(
-        f"  p50 {statistics.median(stops) * 1000:5.0f} ms   max {max(stops) * 1000:5.0f} ms"
+        f"  p50 {percentile(stops, 50) * 1000:5.0f} ms   p99 {percentile(stops, 99) * 1000:5.0f} ms"
+        f"   max {max(stops) * 1000:5.0f} ms"
         "   (goal: within 1000 ms; the heartbeat reads the run every 500 ms)"
     )
