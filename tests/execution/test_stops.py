@@ -1,0 +1,152 @@
+"""A stop reaches the worker executing the run: through Redis at once, or with the heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.brokers.stub import StubBroker
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from execution.claims import Liveness
+from execution.engine import Engine
+from execution.events import RedisEventBus, RedisEventPublisher
+from models.results import TestRunResult
+from models.runs import TestRunItem
+from resolvers.events import publish_committed_events
+from server.embedded import EmbeddedRedis
+from tests.execution.engine_harness import Team, rows, start_engine, step, stop_engine
+
+# Far longer than the tests: an item that stopped did not wait out its step...
+WAIT_S = 600
+# ...nor hear of the stop from its heartbeat, unless the test wants it to.
+NO_HEARTBEAT = Liveness(timedelta(seconds=WAIT_S), timedelta(seconds=2 * WAIT_S))
+DEADLINE_S = 60
+
+
+def waiting_case(site: str) -> dict[str, list[dict[str, object]]]:
+    return {
+        "proven_steps": [
+            step(1, "navigate_to", url=f"{site}/login.html"),
+            step(2, "wait", seconds=WAIT_S),
+            step(3, "click_element", index=1),
+        ]
+    }
+
+
+@pytest.fixture
+async def publishing_team(
+    committing_session_factory: async_sessionmaker[AsyncSession], redis_url: str
+) -> AsyncIterator[Team]:
+    """A team whose commits are published on Redis, as the api's are."""
+    redis = Redis.from_url(redis_url)
+    publish_committed_events(committing_session_factory, RedisEventPublisher(redis))
+    yield await Team.create(committing_session_factory)
+    await redis.aclose()
+
+
+def engine_on_bus(
+    url: str, broker: StubBroker, artifacts: Path, redis_url: str, liveness: Liveness
+) -> Iterator[tuple[Engine, RedisEventBus]]:
+    bus = RedisEventBus(redis_url)
+    engine, worker = start_engine(url, broker, artifacts, feed=bus, liveness=liveness)
+    yield engine, bus
+    loop = get_event_loop_thread()
+    assert loop is not None
+    loop.run_coroutine(bus.aclose())  # on the loop it listens on
+    stop_engine(engine, worker)
+
+
+@pytest.fixture
+def bus_engine(
+    migrated_database_url: str, stub_broker: StubBroker, artifacts: Path, redis_url: str
+) -> Iterator[tuple[Engine, RedisEventBus]]:
+    """A worker listening on the test Redis, whose heartbeat never comes in time."""
+    yield from engine_on_bus(migrated_database_url, stub_broker, artifacts, redis_url, NO_HEARTBEAT)
+
+
+async def executing_step(team: Team, run_id: uuid.UUID, items: int) -> list[TestRunItem]:
+    """The run's items once `items` of them are in their wait step."""
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        found = await rows(team, TestRunItem, test_run_id=run_id)
+        if sum(item.current_step == 2 for item in found) == items:
+            return found
+        assert time.monotonic() < deadline, "the items never reached their wait step"
+        await asyncio.sleep(0.05)
+
+
+async def ended_results(team: Team, run_id: uuid.UUID, count: int) -> list[TestRunResult]:
+    """The run's results once `count` of them ended (fails the test after DEADLINE_S)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        found = await rows(team, TestRunResult, test_run_id=run_id)
+        ended = [result for result in found if result.completed_at is not None]
+        if len(ended) == count:
+            return ended
+        assert time.monotonic() < deadline, "the stop never reached the execution"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_stop_reaches_both_executing_items_of_a_run_through_the_bus(
+    bus_engine: tuple[Engine, RedisEventBus],
+    publishing_team: Team,
+    site: str,
+    stub_broker: StubBroker,
+) -> None:
+    engine, bus = bus_engine
+    team = publishing_team
+    run_id = await team.run_of([waiting_case(site)] * 2, parallel_enabled=True, parallel_count=2)
+    await team.start(run_id, stub_broker)
+    await executing_step(team, run_id, items=2)
+    # The worker listens to the run once, for both its items.
+    assert (engine.executing.followed_runs(), bus.subscriber_count()) == (1, 1)
+
+    await team.stop(run_id, stub_broker)
+    results = await ended_results(team, run_id, 2)
+
+    assert [(r.status, r.error_message) for r in results] == [("skipped", "Stopped")] * 2
+    items = await rows(team, TestRunItem, test_run_id=run_id)
+    assert [item.status for item in items] == ["skipped", "skipped"]
+    assert (await team.run(run_id)).status == "cancelled"
+
+
+@pytest.fixture
+def own_bus_engine(
+    migrated_database_url: str, stub_broker: StubBroker, artifacts: Path, own_redis: EmbeddedRedis
+) -> Iterator[tuple[Engine, RedisEventBus]]:
+    """A worker listening on a Redis the test stops, beating every half second."""
+    liveness = Liveness(timedelta(seconds=0.5), timedelta(seconds=5))
+    yield from engine_on_bus(migrated_database_url, stub_broker, artifacts, own_redis.url, liveness)
+
+
+async def test_with_redis_gone_the_heartbeat_still_stops_the_item(
+    own_bus_engine: tuple[Engine, RedisEventBus],
+    committing_session_factory: async_sessionmaker[AsyncSession],
+    own_redis: EmbeddedRedis,
+    site: str,
+    stub_broker: StubBroker,
+) -> None:
+    engine, bus = own_bus_engine
+    redis = Redis.from_url(own_redis.url)
+    publish_committed_events(committing_session_factory, RedisEventPublisher(redis))
+    team = await Team.create(committing_session_factory)
+    run_id = await team.run_of([waiting_case(site)])
+    await team.start(run_id, stub_broker)
+    await executing_step(team, run_id, items=1)
+    assert bus.connected.is_set() and engine.executing.followed_runs() == 1
+
+    own_redis.stop()  # the stop's event is published nowhere
+    await team.stop(run_id, stub_broker)
+    (result,) = await ended_results(team, run_id, 1)
+    await redis.aclose()
+
+    assert not bus.connected.is_set()  # Redis stayed away: the heartbeat found the stop
+    assert (result.status, result.error_message) == ("skipped", "Stopped")
