@@ -330,7 +330,9 @@ class ItemReplay:
                     outcome, error=f"The page's renderer crashed: {outcome.error}"
                 )
             screenshot = None
-            if outcome.status == "failed" or self.plan.screenshot_every_step:
+            # A failure shows what the page looked like; a stop is no failure, and ends fast.
+            failed = outcome.status == "failed" and not outcome.stopped
+            if failed or self.plan.screenshot_every_step:
                 screenshot = await files.screenshot(page, step["step_number"])
             window = (events.tab_of(page), await events.title_of(page))
             announced = self._next_at_once(position, outcome, row)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from execution.claims import Liveness
 from execution.engine import Engine
 from execution.events import RedisEventBus, RedisEventPublisher
-from models.results import TestRunResult
+from models.results import TestRunResult, TestStepResult
 from models.runs import TestRunItem
 from resolvers.events import publish_committed_events
 from server.embedded import EmbeddedRedis
@@ -113,6 +113,15 @@ async def test_a_stop_reaches_both_executing_items_of_a_run_through_the_bus(
     results = await ended_results(team, run_id, 2)
 
     assert [(r.status, r.error_message) for r in results] == [("skipped", "Stopped")] * 2
+    for result in results:
+        steps = await rows(team, TestStepResult, test_run_result_id=result.id)
+        waited = next(s for s in steps if s.step_number == 2)
+        # Ended by the stop, not failed: no screenshot of it delays the end.
+        assert (waited.status, waited.error_message, waited.screenshot_path) == (
+            "failed",
+            "Stopped",
+            None,
+        )
     items = await rows(team, TestRunItem, test_run_id=run_id)
     assert [item.status for item in items] == ["skipped", "skipped"]
     assert (await team.run(run_id)).status == "cancelled"

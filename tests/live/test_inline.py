@@ -125,9 +125,7 @@ async def test_rest_start_and_runs_execute_return_at_once_and_complete(
 async def test_items_interrupted_by_shutdown_are_replayed_after_a_restart(
     migrated_database_url: str, tmp_path: Path, team: Team, site: str
 ) -> None:
-    waiting = [step(1, "navigate_to", url=f"{site}/login.html"), step(2, "wait", seconds=3)]
-    run_id = await team.run_of([{"proven_steps": waiting}])
-    headers = {"Authorization": f"Bearer {await editor_token(team)}"}
+    run_id, headers = await waiting_run(team, site, wait_s=3)
     settings = inline_settings(tmp_path) | {"TESTRUN_INLINE_REAP_EVERY_S": "0.2"}
 
     with api_process(migrated_database_url, None, **settings) as api:
@@ -179,9 +177,7 @@ async def test_items_interrupted_by_shutdown_are_replayed_after_a_restart(
 async def test_a_stop_reaches_the_executing_item_through_the_in_memory_bus(
     migrated_database_url: str, tmp_path: Path, team: Team, site: str
 ) -> None:
-    waiting = [step(1, "navigate_to", url=f"{site}/login.html"), step(2, "wait", seconds=600)]
-    run_id = await team.run_of([{"proven_steps": waiting}])
-    headers = {"Authorization": f"Bearer {await editor_token(team)}"}
+    run_id, headers = await waiting_run(team, site, wait_s=600)
     # The longest heartbeat there is, twice the deadline of `until`: only the bus is in time.
     settings = inline_settings(tmp_path) | {
         "TESTRUN_HEARTBEAT_EVERY_S": "60",
@@ -205,6 +201,13 @@ async def test_a_stop_reaches_the_executing_item_through_the_in_memory_bus(
     assert (result.status, result.error_message) == ("skipped", "Stopped")
     (item,) = await items(team, run_id)
     assert item.status == "skipped"
+
+
+async def waiting_run(team: Team, site: str, *, wait_s: int) -> tuple[uuid.UUID, dict[str, str]]:
+    """A run whose one test case waits `wait_s` in its page, and an editor's headers."""
+    waiting = [step(1, "navigate_to", url=f"{site}/login.html"), step(2, "wait", seconds=wait_s)]
+    run_id = await team.run_of([{"proven_steps": waiting}])
+    return run_id, {"Authorization": f"Bearer {await editor_token(team)}"}
 
 
 async def ended_results(team: Team, run_id: uuid.UUID) -> int:
