@@ -234,7 +234,11 @@ class ItemReplay:
         final_url = None if events.page.is_closed() else events.page.url
         trace = await files.stop_trace(context, keep=failure is not None) if tracing else None
         downloads = await events.saved_downloads()
-        video = await files.close_pages(context.pages if context.pages else [page])
+        video = None
+        if self.plan.record_video:
+            # A video is complete once its page closed. Without one, the pages close with
+            # their context after the result ended, which a stop then reaches sooner.
+            video = await files.close_pages(context.pages if context.pages else [page])
         await self._keep_files(files)
         stopped = self.stop.is_set() and failure is None
         if failure is not None:
