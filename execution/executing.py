@@ -91,7 +91,7 @@ class ExecutingItems:
                     with contextlib.suppress(asyncio.CancelledError):
                         await follower
 
-    def stopping(self, run_id: uuid.UUID, event: LiveEvent) -> list[Execution]:
+    def _stopping(self, run_id: uuid.UUID, event: LiveEvent) -> list[Execution]:
         """The items of `run_id` that `event`, heard on its channel, takes from this worker."""
         if event.type in FINAL_EVENT_TYPES:
             return [item for item in self._items.values() if item.run_id == run_id]
@@ -120,11 +120,9 @@ class ExecutingItems:
                     if event is None:  # events may have been lost: the database says
                         self._poke()
                         continue
-                    for item in self.stopping(run_id, event):
+                    for item in self._stopping(run_id, event):
                         logger.info("item %s stopped by %s", item.claim.item_id, event.type)
                         item.stop.set()
-        except asyncio.CancelledError:
-            raise
         except Exception:  # a bug here must not stop the items: the heartbeat still stops them
             logger.exception("following run %s failed; its stops come with the heartbeat", run_id)
 

@@ -28,6 +28,7 @@ from tests.execution.engine_harness import Team, rows, start_engine, step, stop_
 WAIT_S = 600
 # ...nor hear of the stop from its heartbeat, unless the test wants it to.
 NO_HEARTBEAT = Liveness(timedelta(seconds=WAIT_S), timedelta(seconds=2 * WAIT_S))
+HALF_SECOND = Liveness(timedelta(seconds=0.5), timedelta(seconds=5))
 DEADLINE_S = 60
 
 
@@ -129,33 +130,76 @@ async def test_a_stop_reaches_both_executing_items_of_a_run_through_the_bus(
 
 @pytest.fixture
 def own_bus_engine(
-    migrated_database_url: str, stub_broker: StubBroker, artifacts: Path, own_redis: EmbeddedRedis
+    request: pytest.FixtureRequest,
+    migrated_database_url: str,
+    stub_broker: StubBroker,
+    artifacts: Path,
+    own_redis: EmbeddedRedis,
 ) -> Iterator[tuple[Engine, RedisEventBus]]:
-    """A worker listening on a Redis the test stops, beating every half second."""
-    liveness = Liveness(timedelta(seconds=0.5), timedelta(seconds=5))
+    """A worker listening on a Redis the test stops; it beats every half second unless
+    the test's parameter says otherwise."""
+    liveness = getattr(request, "param", HALF_SECOND)
     yield from engine_on_bus(migrated_database_url, stub_broker, artifacts, own_redis.url, liveness)
+
+
+@pytest.fixture
+async def own_redis_team(
+    committing_session_factory: async_sessionmaker[AsyncSession], own_redis: EmbeddedRedis
+) -> AsyncIterator[Team]:
+    """A team whose commits are published on the Redis the test stops."""
+    redis = Redis.from_url(own_redis.url)
+    publish_committed_events(committing_session_factory, RedisEventPublisher(redis))
+    yield await Team.create(committing_session_factory)
+    await redis.aclose()
+
+
+async def waiting_run(
+    team: Team, site: str, broker: StubBroker, engine: Engine, bus: RedisEventBus
+) -> uuid.UUID:
+    """A started run whose one item waits in its step, followed on the connected bus."""
+    run_id = await team.run_of([waiting_case(site)])
+    await team.start(run_id, broker)
+    await executing_step(team, run_id, items=1)
+    assert bus.connected.is_set() and engine.executing.followed_runs() == 1
+    return run_id
 
 
 async def test_with_redis_gone_the_heartbeat_still_stops_the_item(
     own_bus_engine: tuple[Engine, RedisEventBus],
-    committing_session_factory: async_sessionmaker[AsyncSession],
+    own_redis_team: Team,
     own_redis: EmbeddedRedis,
     site: str,
     stub_broker: StubBroker,
 ) -> None:
     engine, bus = own_bus_engine
-    redis = Redis.from_url(own_redis.url)
-    publish_committed_events(committing_session_factory, RedisEventPublisher(redis))
-    team = await Team.create(committing_session_factory)
-    run_id = await team.run_of([waiting_case(site)])
-    await team.start(run_id, stub_broker)
-    await executing_step(team, run_id, items=1)
-    assert bus.connected.is_set() and engine.executing.followed_runs() == 1
+    team = own_redis_team
+    run_id = await waiting_run(team, site, stub_broker, engine, bus)
 
     own_redis.stop()  # the stop's event is published nowhere
     await team.stop(run_id, stub_broker)
     (result,) = await ended_results(team, run_id, 1)
-    await redis.aclose()
 
     assert not bus.connected.is_set()  # Redis stayed away: the heartbeat found the stop
+    assert (result.status, result.error_message) == ("skipped", "Stopped")
+
+
+@pytest.mark.parametrize("own_bus_engine", [NO_HEARTBEAT], indirect=True)
+async def test_a_stop_missed_while_redis_was_away_lands_once_it_is_back(
+    own_bus_engine: tuple[Engine, RedisEventBus],
+    own_redis_team: Team,
+    own_redis: EmbeddedRedis,
+    site: str,
+    stub_broker: StubBroker,
+) -> None:
+    engine, bus = own_bus_engine
+    team = own_redis_team
+    run_id = await waiting_run(team, site, stub_broker, engine, bus)
+
+    own_redis.stop()
+    await team.stop(run_id, stub_broker)  # published nowhere
+    own_redis.start()
+    # Back on Redis, the bus tells its listeners events may have been lost: the worker
+    # reads its items' state at once instead of at its next heartbeat (far off).
+    (result,) = await ended_results(team, run_id, 1)
+
     assert (result.status, result.error_message) == ("skipped", "Stopped")
