@@ -49,7 +49,7 @@ from resolvers.run_inputs import StartOptions, TestRunCreate
 from resolvers.tokens import Principal
 
 CASES = 10
-# Stops measured: enough that p99 is more than the maximum of a handful.
+# Stops measured (p99 of 20 is the slowest of them, which the goal bounds).
 STOPS = 20
 PAGES = {
     "login.html": """<!doctype html><title>Login</title>
