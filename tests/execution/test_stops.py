@@ -24,12 +24,13 @@ from resolvers.events import publish_committed_events
 from server.embedded import EmbeddedRedis
 from tests.execution.engine_harness import Team, rows, start_engine, step, stop_engine
 
-# Far longer than the tests: an item that stopped did not wait out its step...
-WAIT_S = 600
-# ...nor hear of the stop from its heartbeat, unless the test wants it to.
-NO_HEARTBEAT = Liveness(timedelta(seconds=WAIT_S), timedelta(seconds=2 * WAIT_S))
-HALF_SECOND = Liveness(timedelta(seconds=0.5), timedelta(seconds=5))
+# How long a test waits for the stop to land...
 DEADLINE_S = 60
+# ...so an item that stopped did not wait out its step (a failed test ends with the step)...
+WAIT_S = 90
+# ...nor hear of the stop from its heartbeat, unless the test wants it to.
+NO_HEARTBEAT = Liveness(timedelta(seconds=2 * DEADLINE_S), timedelta(seconds=4 * DEADLINE_S))
+HALF_SECOND = Liveness(timedelta(seconds=0.5), timedelta(seconds=5))
 
 
 def waiting_case(site: str) -> dict[str, list[dict[str, object]]]:
