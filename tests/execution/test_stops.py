@@ -165,42 +165,32 @@ async def waiting_run(
     return run_id
 
 
-async def test_with_redis_gone_the_heartbeat_still_stops_the_item(
+@pytest.mark.parametrize(
+    ("own_bus_engine", "back"),
+    [(HALF_SECOND, False), (NO_HEARTBEAT, True)],
+    indirect=["own_bus_engine"],
+    ids=["redis-away-heartbeat", "redis-back-resync"],
+)
+async def test_a_stop_published_while_redis_is_away_still_lands(
     own_bus_engine: tuple[Engine, RedisEventBus],
     own_redis_team: Team,
     own_redis: EmbeddedRedis,
     site: str,
     stub_broker: StubBroker,
-) -> None:
-    engine, bus = own_bus_engine
-    team = own_redis_team
-    run_id = await waiting_run(team, site, stub_broker, engine, bus)
-
-    own_redis.stop()  # the stop's event is published nowhere
-    await team.stop(run_id, stub_broker)
-    (result,) = await ended_results(team, run_id, 1)
-
-    assert not bus.connected.is_set()  # Redis stayed away: the heartbeat found the stop
-    assert (result.status, result.error_message) == ("skipped", "Stopped")
-
-
-@pytest.mark.parametrize("own_bus_engine", [NO_HEARTBEAT], indirect=True)
-async def test_a_stop_missed_while_redis_was_away_lands_once_it_is_back(
-    own_bus_engine: tuple[Engine, RedisEventBus],
-    own_redis_team: Team,
-    own_redis: EmbeddedRedis,
-    site: str,
-    stub_broker: StubBroker,
+    back: bool,
 ) -> None:
     engine, bus = own_bus_engine
     team = own_redis_team
     run_id = await waiting_run(team, site, stub_broker, engine, bus)
 
     own_redis.stop()
-    await team.stop(run_id, stub_broker)  # published nowhere
-    own_redis.start()
-    # Back on Redis, the bus tells its listeners events may have been lost: the worker
-    # reads its items' state at once instead of at its next heartbeat (far off).
+    await team.stop(run_id, stub_broker)  # its event is published nowhere
+    if back:
+        # Back on Redis, the bus tells its listeners that events may have been lost: the
+        # worker reads its items' state at once, its next heartbeat being far off.
+        own_redis.start()
     (result,) = await ended_results(team, run_id, 1)
 
+    # Away all along, Redis told nobody: the heartbeat (every half second) found the stop.
+    assert bus.connected.is_set() == back
     assert (result.status, result.error_message) == ("skipped", "Stopped")
