@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -73,10 +74,14 @@ class ExecutingItems:
             self._poke()  # its first beat: `claimed_by` names this worker
         elif run_id not in self._followed:
             self._followed[run_id] = asyncio.create_task(
-                self._follow(self.feed, run_id), name=f"follow run {run_id}"
+                self._follow(self.feed, run_id),
+                name=f"follow run {run_id}",
+                context=contextvars.Context(),  # the worker's: no item's log context
             )
         if self._heartbeat is None or self._heartbeat.done():
-            self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
+            self._heartbeat = asyncio.create_task(
+                self._beat_forever(), name="heartbeat", context=contextvars.Context()
+            )
         try:
             yield execution.stop
         finally:
