@@ -8,7 +8,8 @@ Prints, in one run on the same machine and pages:
   (Dramatiq over Redis, PostgreSQL recording every step, result, checkpoint and event),
   per test case from `startTestRun` to the run completed, and the ratio;
 - stop latency: a run stopped while its test case waits in a long `wait` step, from the
-  stop committing to the item recorded final (DESIGN: within one second).
+  stop committing to the item's result ended by the worker, which hears of the stop on
+  the run's Redis channel (goal, issue 17: 50 ms at p99; DESIGN: within one second).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, async_playwright
+from redis.asyncio import Redis
 from sqlalchemy import select
 
-from bench._stack import bench_caller, databases
+from bench._stack import bench_caller, databases, percentile
 from execution.broker import create_broker
 from execution.claims import Liveness
 from execution.dispatch import QueueDispatcher
+from execution.events import RedisEventPublisher
 from execution.sandboxes.chromium import CHROMIUM_ARGS, ensure_chromium
 from execution.sandboxes.local import LocalSandboxProvider
 from execution.worker import run_worker
@@ -41,11 +44,13 @@ from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
 from resolvers import runs
+from resolvers.events import publish_committed_events
 from resolvers.run_inputs import StartOptions, TestRunCreate
 from resolvers.tokens import Principal
 
 CASES = 10
-STOPS = 5
+# Stops measured (p99 of 20 is the slowest of them, which the goal bounds).
+STOPS = 20
 PAGES = {
     "login.html": """<!doctype html><title>Login</title>
 <form action="dashboard.html"><input name="email"><button type="submit">Log in</button></form>""",
@@ -129,6 +134,9 @@ class Bench:
     def __init__(self, database_url: str, redis_url: str) -> None:
         self.database = create_engine(database_url, pool_size=4)
         self.sessions = create_session_factory(self.database)
+        # What commits here is published on Redis after commit, as the api's commits are.
+        self.redis = Redis.from_url(redis_url)
+        publish_committed_events(self.sessions, RedisEventPublisher(self.redis))
         self.dispatcher = QueueDispatcher(create_broker(redis_url))
         self.principal: Principal | None = None
         self.project_id = uuid.uuid4()
@@ -208,7 +216,7 @@ class Bench:
         await asyncio.sleep(0.3)  # well inside the wait
         async with transaction(self.sessions) as session:
             await runs.stop_test_run(session, principal=self.principal, run_id=run_id)
-        stopped = time.monotonic()
+            stopped = time.monotonic()  # the commit and its publication are measured too
         while True:
             async with self.sessions() as session:
                 ended = await session.scalar(
@@ -257,6 +265,7 @@ def main() -> None:
             seconds, run = await bench.replay(site)
             stops = [await bench.stop_latency(site) for _ in range(STOPS)]
             await bench.database.dispose()
+            await bench.redis.aclose()
             return seconds, run, stops
 
         engine_s, run, stops = asyncio.run(measure())
@@ -287,6 +296,7 @@ def main() -> None:
         "committed stop -> its result ended by the worker"
     )
     print(
-        f"  p50 {statistics.median(stops) * 1000:5.0f} ms   max {max(stops) * 1000:5.0f} ms"
-        "   (goal: within 1000 ms; the heartbeat reads the run every 500 ms)"
+        f"  p50 {percentile(stops, 50) * 1000:5.0f} ms   p99 {percentile(stops, 99) * 1000:5.0f} ms"
+        f"   max {max(stops) * 1000:5.0f} ms"
+        "   (goal: p99 within 50 ms; the worker hears the stop on the run's Redis channel)"
     )

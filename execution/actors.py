@@ -23,8 +23,8 @@ MAX_RETRIES = 5
 def register_actors(broker: dramatiq.Broker, engine: Engine) -> None:
     """Declare `start_run` and `execute_item` on `broker`, executed by `engine`.
 
-    A stopped run needs no message: its executing items see the run's new status on their
-    next heartbeat and stop themselves, whichever worker runs them.
+    A stopped run needs no message: the workers executing its items hear `run.cancelled`
+    on the run's event channel (see `execution.executing`) and stop them.
     """
 
     async def start_run(run_id: str) -> None:

@@ -7,12 +7,14 @@ never move an item backwards or run it twice at once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, Select, and_, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import ItemStatus, RunStatus
@@ -230,35 +232,56 @@ def start_order(*, balanced: bool) -> list[Any]:
     return [expected.desc().nulls_first(), TestRunItem.execution_order]
 
 
-async def beat(session: AsyncSession, claim: Claim, *, worker: str, every: timedelta) -> str | None:
-    """The run's status for an item `worker` executes, or None if the claim is void.
+async def beat(session: AsyncSession, claims: Sequence[Claim], *, worker: str) -> set[Claim]:
+    """Write the heartbeat of the `claims` `worker` executes; returns those still its own.
 
-    The claim is void when the item is no longer running under this attempt (the run was
-    stopped, or the reaper handed the item to another execution). Called twice a second
-    to notice a stop; `heartbeat_at` is written only once `every` has passed since the last,
-    and `claimed_by` on the first beat, so it names the worker executing the item (which
-    need not be the one that claimed it).
+    A claim is void when its item is no longer running under its attempt, or its run is no
+    longer running (stopped, or the reaper handed the item to another execution). One
+    UPDATE writes `heartbeat_at` and `claimed_by` (so it names the worker executing the
+    item, which need not be the one that claimed it) for all of them. Rows another
+    transaction holds are passed over, not waited for, so a beat over many runs cannot
+    deadlock with a stop; only those are read once more, without a lock, to tell a claim
+    still its own (a step being recorded) from a void one.
     """
-    row = (
-        await session.execute(
-            select(TestRun.status, TestRunItem.heartbeat_at, TestRunItem.claimed_by)
-            .join(TestRun, TestRun.id == TestRunItem.test_run_id)
-            .where(
-                TestRunItem.id == claim.item_id,
-                TestRunItem.status == ItemStatus.RUNNING,
-                TestRunItem.attempt == claim.attempt,
-            )
-        )
-    ).one_or_none()
-    if row is None:
-        return None
-    status, heartbeat_at, claimed_by = row
+    if not claims:
+        return set()
     now = datetime.now(UTC)
-    if heartbeat_at is None or now - heartbeat_at >= every or claimed_by != worker:
+    locked = _executing(claims).with_for_update(of=TestRunItem, skip_locked=True).cte("locked")
+    beaten = (
         await session.execute(
             update(TestRunItem)
-            .where(TestRunItem.id == claim.item_id, TestRunItem.attempt == claim.attempt)
+            .where(TestRunItem.id == locked.c.id)
             .values(heartbeat_at=now, claimed_by=worker)
+            .returning(TestRunItem.id, TestRunItem.attempt)
             .execution_options(synchronize_session=False)
         )
-    return str(status)
+    ).all()
+    own = {Claim(item_id, attempt) for item_id, attempt in beaten}
+    passed_over = [claim for claim in claims if claim not in own]
+    if passed_over:
+        own |= {
+            Claim(item_id, attempt)
+            for item_id, attempt in (await session.execute(_executing(passed_over))).all()
+        }
+    return own
+
+
+def _executing(claims: Sequence[Claim]) -> Select[uuid.UUID, int]:
+    """The claims whose item still runs under their attempt, in a running run."""
+    wanted = (
+        func.unnest(
+            literal([claim.item_id for claim in claims], ARRAY(UUID(as_uuid=True))),
+            literal([claim.attempt for claim in claims], ARRAY(Integer)),
+        )
+        .table_valued("item_id", "attempt")
+        .render_derived(name="wanted")
+    )
+    return (
+        select(TestRunItem.id, TestRunItem.attempt)
+        .join(
+            wanted,
+            and_(wanted.c.item_id == TestRunItem.id, wanted.c.attempt == TestRunItem.attempt),
+        )
+        .join(TestRun, TestRun.id == TestRunItem.test_run_id)
+        .where(TestRunItem.status == ItemStatus.RUNNING, TestRun.status == RunStatus.RUNNING)
+    )

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +18,11 @@ from execution.claims import (
     RUNNING_CAP,
     Claim,
     Liveness,
-    beat,
     claim_next_items,
     claim_waiting_items,
 )
 from execution.dispatch import ItemQueue
+from execution.executing import ExecutingItems
 from execution.item_plan import ItemPlan
 from execution.item_replay import ItemReplay
 from execution.log_context import bind_log_context
@@ -36,6 +33,7 @@ from models.database import transaction
 from models.enums import ItemStatus, ResultStatus, RunStatus
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase, TestScript
+from resolvers.run_feeds import EventFeed
 from resolvers.run_locks import lock_running_run
 from resolvers.script_variables import script_environment
 
@@ -64,10 +62,20 @@ class Engine:
     max_running_items: int | None = None
     # Where result files go after the local directory; None: they stay in `artifacts`.
     storage: ArtifactStorage | None = None
+    # The process's event bus, on which executing items hear that they must stop; None:
+    # they notice only with the heartbeat (within `liveness.heartbeat_every`).
+    feed: EventFeed | None = None
+    executing: ExecutingItems = field(init=False)
 
     def __post_init__(self) -> None:
         """Name the worker after its process unless told otherwise."""
         self.worker = self.worker or worker_name()
+        self.executing = ExecutingItems(
+            self.sessions,
+            worker=self.worker,
+            heartbeat_every=self.liveness.heartbeat_every,
+            feed=self.feed,
+        )
 
     async def start_run(self, run_id: uuid.UUID) -> None:
         """Claim the run's first items (up to its parallelism) and send them to the workers."""
@@ -121,11 +129,7 @@ class Engine:
         return await claim_free_slots(self.sessions, worker=self.worker)
 
     async def _replay(self, plan: ItemPlan, claim: Claim) -> None:
-        stop = asyncio.Event()
-        # Beat at least as often as heartbeats are due, and twice a second to notice a stop.
-        every_s = min(0.5, self.liveness.heartbeat_every.total_seconds())
-        watcher = asyncio.create_task(watch(lambda: self._beat(claim), stop, every_s=every_s))
-        try:
+        async with self.executing.executing(claim, plan.run_id) as stop:
             replay = ItemReplay(
                 plan,
                 sessions=self.sessions,
@@ -141,9 +145,6 @@ class Engine:
                 await self._ended(claim, await replay.run())
             finally:
                 await replay.released()
-        finally:
-            stop.set()
-            await watcher
 
     async def _end_interrupted(self, plan: ItemPlan) -> None:
         """Fail an execution that an earlier delivery of its message began: never replay it.
@@ -171,12 +172,6 @@ class Engine:
                 worker=self.worker,
             )
         await self.queue.send_items([*claims, *await self._fill_free_slots()])
-
-    async def _beat(self, claim: Claim) -> str | None:
-        async with transaction(self.sessions) as session:
-            return await beat(
-                session, claim, worker=self.worker, every=self.liveness.heartbeat_every
-            )
 
     async def _plan(self, claim: Claim) -> ItemPlan | None:
         async with self.sessions() as session:
@@ -282,20 +277,3 @@ def _by_step(scripts: list[Script]) -> dict[int, list[Script]]:
         if script.script_type == "on_demand" and script.attached_to_step is not None:
             found.setdefault(script.attached_to_step, []).append(script)
     return found
-
-
-async def watch(
-    beat: Callable[[], Awaitable[str | None]], stop: asyncio.Event, *, every_s: float = 0.5
-) -> None:
-    """Heartbeat the item and set `stop` once its run is no longer running (or it was reaped)."""
-    while not stop.is_set():
-        try:
-            status = await beat()
-        except Exception as error:  # the database blinked: try again on the next beat
-            logger.warning("heartbeat failed: %s", error)
-        else:
-            if status != "running":
-                stop.set()
-                return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), every_s)

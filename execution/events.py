@@ -126,10 +126,16 @@ class RedisEventBus:
     reads the log after entering cannot miss an event between the two.
     """
 
-    def __init__(self, redis_url: str, *, queue_limit: int = DEFAULT_QUEUE_LIMIT) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        client_name: str | None = None,
+    ) -> None:
         self.queue_limit = queue_limit
         self._pool = ConnectionPool.from_url(
-            redis_url, socket_connect_timeout=2.0, socket_keepalive=True
+            redis_url, socket_connect_timeout=2.0, socket_keepalive=True, client_name=client_name
         )
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._confirmed: set[str] = set()

@@ -19,6 +19,7 @@ from execution.engine import Engine
 from execution.reaper import Reaped, reap
 from execution.recording import Sessions
 from execution.sandboxes.base import SandboxProvider
+from resolvers.run_feeds import EventFeed
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,12 @@ class InlineExecution:
         step_timeout_ms: int,
         liveness: Liveness | None = None,
         max_running_items: int | None = None,
+        feed: EventFeed | None = None,
     ) -> None:
-        """An engine on `sessions` whose claimed items come back here as tasks."""
+        """An engine on `sessions` whose claimed items come back here as tasks.
+
+        `feed` is the process's in-memory event bus, on which its items hear of a stop.
+        """
         self.engine = Engine(
             sessions=sessions,
             provider=provider,
@@ -56,6 +61,7 @@ class InlineExecution:
             step_timeout_ms=step_timeout_ms,
             liveness=liveness or Liveness(),
             max_running_items=max_running_items,
+            feed=feed,
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None

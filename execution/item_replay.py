@@ -234,7 +234,11 @@ class ItemReplay:
         final_url = None if events.page.is_closed() else events.page.url
         trace = await files.stop_trace(context, keep=failure is not None) if tracing else None
         downloads = await events.saved_downloads()
-        video = await files.close_pages(context.pages if context.pages else [page])
+        video = None
+        if self.plan.record_video:
+            # A video is complete once its page closed. Without one, the pages close with
+            # their context after the result ended, which a stop then reaches sooner.
+            video = await files.close_pages(context.pages if context.pages else [page])
         await self._keep_files(files)
         stopped = self.stop.is_set() and failure is None
         if failure is not None:
@@ -334,7 +338,9 @@ class ItemReplay:
                     outcome, error=f"The page's renderer crashed: {outcome.error}"
                 )
             screenshot = None
-            if outcome.status == "failed" or self.plan.screenshot_every_step:
+            # A failure shows what the page looked like; a stop is no failure, and ends fast.
+            failed = outcome.status == "failed" and not outcome.stopped
+            if failed or self.plan.screenshot_every_step:
                 screenshot = await files.screenshot(page, step["step_number"])
             window = (events.tab_of(page), await events.title_of(page))
             announced = self._next_at_once(position, outcome, row)

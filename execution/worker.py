@@ -24,7 +24,7 @@ from execution.artifact_storage import ArtifactStorage
 from execution.claims import Liveness
 from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
-from execution.events import PUBLISH_TIMEOUT_S, RedisEventPublisher
+from execution.events import PUBLISH_TIMEOUT_S, RedisEventBus, RedisEventPublisher
 from execution.sandboxes.base import SandboxProvider
 from models.database import create_engine, create_session_factory
 from resolvers.events import publish_committed_events
@@ -90,7 +90,8 @@ def run_worker(
 ) -> None:
     """Run items, `concurrency` at once, until `stop` is set, then drain and stop.
 
-    The run events its transactions commit are published on the Redis at `redis_url`.
+    The run events its transactions commit are published on the Redis at `redis_url`, and
+    its executing items hear there that they must stop.
     """
     dramatiq.set_broker(broker)
     database = create_engine(
@@ -111,6 +112,8 @@ def run_worker(
         )
     )
     publish_committed_events(sessions, RedisEventPublisher(redis))
+    # One pub/sub connection on which the executing items hear that they must stop.
+    bus = RedisEventBus(redis_url, client_name=CLIENT_NAME)
     engine = Engine(
         sessions=sessions,
         provider=provider,
@@ -120,6 +123,7 @@ def run_worker(
         liveness=liveness,
         max_running_items=max_running_items,
         storage=storage,
+        feed=bus,
     )
     register_actors(broker, engine)
     # One thread (a message slot) per item at once; see the module's docstring.
@@ -135,6 +139,7 @@ def run_worker(
         if loop is not None:  # free browsers and connections on the loop that made them
             loop.run_coroutine(engine.provider.aclose())
             loop.run_coroutine(database.dispose())
+            loop.run_coroutine(bus.aclose())
             loop.run_coroutine(redis.aclose())
         worker.stop()
         broker.close()

@@ -358,7 +358,8 @@ async def _cancel(
         type="run.cancelled",
         payload={"status": RunStatus.CANCELLED.value, "previous_status": previous.value},
     )
-    # Executing items see the run cancelled on their next heartbeat and stop themselves.
+    # Workers executing its items hear this event on the run's channel and stop them (or,
+    # should it be lost, find them no longer theirs on their next heartbeat).
     return run
 
 

@@ -95,6 +95,7 @@ class Services:
                 step_timeout_ms=settings.step_timeout_ms,
                 liveness=Liveness.of_seconds(settings.heartbeat_every_s, settings.reap_after_s),
                 max_running_items=settings.max_running_items,
+                feed=memory,
             )
             return cls(
                 settings=settings,

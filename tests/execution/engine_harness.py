@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.actors import register_actors
 from execution.artifact_storage import ArtifactStorage
+from execution.claims import Liveness
 from execution.dispatch import QueueDispatcher
 from execution.engine import Engine
 from execution.sandboxes.base import SandboxProvider
@@ -37,6 +38,7 @@ from models.runs import RunEvent, TestRun
 from models.tenancy import Project, User
 from models.test_cases import TestCase, TestScript
 from resolvers import runs
+from resolvers.run_feeds import EventFeed
 from resolvers.run_inputs import StartOptions
 from resolvers.tenancy import ensure_member
 from resolvers.tokens import Principal
@@ -200,8 +202,13 @@ def start_engine(
     isolation: ScriptIsolation | None = None,
     provider: SandboxProvider | None = None,
     storage: ArtifactStorage | None = None,
+    feed: EventFeed | None = None,
+    liveness: Liveness | None = None,
 ) -> tuple[Engine, dramatiq.Worker]:
-    """An engine and worker; scripts isolated as a worker with DATABASE_URL=`url` would."""
+    """An engine and worker; scripts isolated as a worker with DATABASE_URL=`url` would.
+
+    Without a `feed` its items notice a stop only with their heartbeat.
+    """
     # The actors run on Dramatiq's event loop thread: the engine gets its own connections.
     database = create_engine(url, pool_size=4)
     isolation = isolation or script_isolation(Settings(database_url=url))
@@ -213,6 +220,8 @@ def start_engine(
         artifacts=artifacts,
         step_timeout_ms=5_000,
         storage=storage,
+        feed=feed,
+        liveness=liveness or Liveness(),
     )
     register_actors(broker, engine)
     worker = dramatiq.Worker(broker, worker_timeout=100, worker_threads=4)

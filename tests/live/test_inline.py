@@ -125,9 +125,7 @@ async def test_rest_start_and_runs_execute_return_at_once_and_complete(
 async def test_items_interrupted_by_shutdown_are_replayed_after_a_restart(
     migrated_database_url: str, tmp_path: Path, team: Team, site: str
 ) -> None:
-    waiting = [step(1, "navigate_to", url=f"{site}/login.html"), step(2, "wait", seconds=3)]
-    run_id = await team.run_of([{"proven_steps": waiting}])
-    headers = {"Authorization": f"Bearer {await editor_token(team)}"}
+    run_id, headers = await waiting_run(team, site, wait_s=3)
     settings = inline_settings(tmp_path) | {"TESTRUN_INLINE_REAP_EVERY_S": "0.2"}
 
     with api_process(migrated_database_url, None, **settings) as api:
@@ -174,6 +172,52 @@ async def test_items_interrupted_by_shutdown_are_replayed_after_a_restart(
     assert metrics[("testrun_runs", (("status", "completed"),))] == 1
     # No Redis: no queue to measure.
     assert not [name for name, _ in metrics if name.startswith("testrun_queue")]
+
+
+async def test_a_stop_reaches_the_executing_item_through_the_in_memory_bus(
+    migrated_database_url: str, tmp_path: Path, team: Team, site: str
+) -> None:
+    run_id, headers = await waiting_run(team, site, wait_s=600)
+    # The longest heartbeat there is, twice the deadline of `until`: only the bus is in time.
+    settings = inline_settings(tmp_path) | {
+        "TESTRUN_HEARTBEAT_EVERY_S": "60",
+        "TESTRUN_REAP_AFTER_S": "120",
+    }
+
+    with api_process(migrated_database_url, None, **settings) as api:
+        async with httpx.AsyncClient(base_url=api.http_url, headers=headers) as client:
+            started = await client.post(f"/api/v1/test-runs/{run_id}/start", json={})
+            assert started.status_code == 200, started.text
+            await until(lambda: current_step(team, run_id), 2)
+            stopped = await client.post(f"/api/v1/test-runs/{run_id}/stop")
+            assert stopped.status_code == 200, stopped.text
+        await until(lambda: ended_results(team, run_id), 1)
+        assert error_free(api)
+
+    async with team.sessions() as session:
+        (result,) = await session.scalars(
+            select(TestRunResult).where(TestRunResult.test_run_id == run_id)
+        )
+    assert (result.status, result.error_message) == ("skipped", "Stopped")
+    (item,) = await items(team, run_id)
+    assert item.status == "skipped"
+
+
+async def waiting_run(team: Team, site: str, *, wait_s: int) -> tuple[uuid.UUID, dict[str, str]]:
+    """A run whose one test case waits `wait_s` in its page, and an editor's headers."""
+    waiting = [step(1, "navigate_to", url=f"{site}/login.html"), step(2, "wait", seconds=wait_s)]
+    run_id = await team.run_of([{"proven_steps": waiting}])
+    return run_id, {"Authorization": f"Bearer {await editor_token(team)}"}
+
+
+async def ended_results(team: Team, run_id: uuid.UUID) -> int:
+    async with team.sessions() as session:
+        found = await session.scalars(
+            select(TestRunResult).where(
+                TestRunResult.test_run_id == run_id, TestRunResult.completed_at.is_not(None)
+            )
+        )
+        return len(found.all())
 
 
 async def items(team: Team, run_id: uuid.UUID) -> list[TestRunItem]:
