@@ -86,7 +86,7 @@ async def test_long_urls_a_megabyte_line_and_a_long_script_source_are_stored_cut
     assert result.status == "passed", result.error_message
     assert [s.status for s in await _steps(team, result)] == ["passed"] * 3
     network = await rows(team, NetworkLog, test_run_result_id=result.id)
-    beacons = sorted((n for n in network if "/beacon?" in n.url), key=lambda n: len(n.url))
+    beacons = sorted((n for n in network if "/beacon?" in n.url), key=lambda n: n.url)
     assert len(beacons) == 2
     for beacon, query in zip(beacons, BEACONS, strict=True):
         full = f"{hostile}/beacon?{query}"
