@@ -11,14 +11,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.database import transaction
 from models.enums import Role
 from models.tenancy import Project, User
+from models.test_cases import TestCase
+from resolvers import runs
+from resolvers.dispatch import RunDispatcher
+from resolvers.run_inputs import StartOptions, TestRunCreate
 from resolvers.tenancy import ensure_member
-from resolvers.tokens import create_api_token
+from resolvers.tokens import Principal, create_api_token
 from server.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from server.migrate import upgrade_database
 
@@ -110,3 +116,37 @@ async def bench_caller(session: AsyncSession, role: Role) -> tuple[User, Project
     await ensure_member(session, project_id=project.id, user_id=user.id, role=Role.EDITOR)
     _, token = await create_api_token(session, user_id=user.id, project_id=project.id, role=role)
     return user, project, token
+
+
+async def start_bench_run(
+    sessions: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    dispatcher: RunDispatcher,
+    cases: list[list[dict[str, Any]]],
+    *,
+    name: str,
+    **settings: Any,
+) -> uuid.UUID:
+    """Create test cases of `cases` (proven steps each), a run of them, and start it as the
+    api does; `settings` are the run's (e.g. parallel_count)."""
+    async with transaction(sessions) as session:
+        ids = []
+        for steps in cases:
+            case = TestCase(project_id=principal.project_id, name=name, proven_steps=steps)
+            session.add(case)
+            await session.flush()
+            ids.append(case.id)
+        run, _ = await runs.create_test_run(
+            session,
+            principal=principal,
+            data=TestRunCreate(run_name="bench", test_case_ids=ids, **settings),
+        )
+    async with transaction(sessions) as session:
+        await runs.start_test_run(
+            session,
+            principal=principal,
+            run_id=run.id,
+            options=StartOptions(),
+            dispatcher=dispatcher,
+        )
+    return run.id

@@ -34,7 +34,7 @@ from playwright.async_api import Error as PlaywrightError
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from bench._stack import bench_caller, databases, percentile
+from bench._stack import bench_caller, databases, percentile, start_bench_run
 from bench.replay import serve
 from execution.broker import create_broker
 from execution.dispatch import QueueDispatcher
@@ -42,10 +42,7 @@ from models.database import create_engine, create_session_factory, transaction
 from models.enums import FINAL_RUN_STATUSES, Role
 from models.results import TestRunResult, TestStepResult
 from models.runs import TestRun, TestRunItem
-from models.test_cases import TestCase
-from resolvers import runs
 from resolvers.events import project_channel
-from resolvers.run_inputs import StartOptions, TestRunCreate
 from resolvers.tokens import Principal
 from tests.fixtures.chromium_fleet import chromium_fleet
 
@@ -133,34 +130,15 @@ class Load:
 
     async def start_run(self, steps: list[dict[str, Any]]) -> uuid.UUID:
         assert self.principal is not None
-        async with transaction(self.sessions) as session:
-            ids = []
-            for _ in range(RUN_SIZE):
-                case = TestCase(
-                    project_id=self.principal.project_id, name="Waits", proven_steps=steps
-                )
-                session.add(case)
-                await session.flush()
-                ids.append(case.id)
-            run, _ = await runs.create_test_run(
-                session,
-                principal=self.principal,
-                data=TestRunCreate(
-                    run_name="bench",
-                    test_case_ids=ids,
-                    parallel_enabled=True,
-                    parallel_count=RUN_SIZE,
-                ),
-            )
-        async with transaction(self.sessions) as session:
-            await runs.start_test_run(
-                session,
-                principal=self.principal,
-                run_id=run.id,
-                options=StartOptions(),
-                dispatcher=self.dispatcher,
-            )
-        return run.id
+        return await start_bench_run(
+            self.sessions,
+            self.principal,
+            self.dispatcher,
+            [steps] * RUN_SIZE,
+            name="Waits",
+            parallel_enabled=True,
+            parallel_count=RUN_SIZE,
+        )
 
     async def level(self, site: str, count: int) -> dict[str, Any]:
         self.received.clear()

@@ -30,7 +30,7 @@ from playwright.async_api import Browser, async_playwright
 from redis.asyncio import Redis
 from sqlalchemy import select
 
-from bench._stack import bench_caller, databases, percentile
+from bench._stack import bench_caller, databases, percentile, start_bench_run
 from execution.broker import create_broker
 from execution.claims import Liveness
 from execution.dispatch import QueueDispatcher
@@ -42,10 +42,8 @@ from models.database import create_engine, create_session_factory, transaction
 from models.enums import FINAL_RUN_STATUSES, Role
 from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
-from models.test_cases import TestCase
 from resolvers import runs
 from resolvers.events import publish_committed_events
-from resolvers.run_inputs import StartOptions, TestRunCreate
 from resolvers.tokens import Principal
 
 CASES = 10
@@ -155,27 +153,9 @@ class Bench:
 
     async def start_run(self, cases: list[list[dict[str, Any]]]) -> uuid.UUID:
         assert self.principal is not None
-        async with transaction(self.sessions) as session:
-            ids = []
-            for steps in cases:
-                case = TestCase(project_id=self.project_id, name="Logs in", proven_steps=steps)
-                session.add(case)
-                await session.flush()
-                ids.append(case.id)
-            run, _ = await runs.create_test_run(
-                session,
-                principal=self.principal,
-                data=TestRunCreate(run_name="bench", test_case_ids=ids),
-            )
-        async with transaction(self.sessions) as session:
-            await runs.start_test_run(
-                session,
-                principal=self.principal,
-                run_id=run.id,
-                options=StartOptions(),
-                dispatcher=self.dispatcher,
-            )
-        return run.id
+        return await start_bench_run(
+            self.sessions, self.principal, self.dispatcher, cases, name="Logs in"
+        )
 
     async def wait_run(self, run_id: uuid.UUID) -> TestRun:
         while True:
