@@ -198,7 +198,8 @@ class ItemReplay:
         row: dict[str, Any] | None,
     ) -> bool:
         async def blank_page() -> tuple[Page, dict[str, Any]]:
-            page = await context.new_page()
+            # A sandbox may hand over its context with the first tab already open.
+            page = context.pages[0] if context.pages else await context.new_page()
             return page, await environment_of(context, page)
 
         # The result's row is written while the browser opens its first tab.

@@ -46,7 +46,11 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
                 "TESTRUN_SANDBOX=cdp needs TESTRUN_CDP_URLS: the Chrome DevTools endpoints "
                 "of the browser fleet, comma-separated (e.g. http://chrome-1:9222)."
             )
-        return CdpSandboxProvider(settings.cdp_urls, live_view=live_view)
+        return CdpSandboxProvider(
+            settings.cdp_urls,
+            live_view=live_view,
+            opening_per_endpoint=settings.cdp_opening_per_endpoint,
+        )
     return LocalSandboxProvider(
         ensure_chromium(settings.chromium, install=False),
         live_view=live_view,

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         description="Chrome DevTools endpoints of the browser fleet when TESTRUN_SANDBOX=cdp, "
         "comma-separated (e.g. http://chrome-1:9222,http://chrome-2:9222).",
     )
+    cdp_opening_per_endpoint: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="With TESTRUN_SANDBOX=cdp, how many contexts a worker opens at once on one "
+        "endpoint; the rest wait their turn (opening a tab is a browser's costly moment).",
+    )
     chromium: Path | None = Field(
         default=None, description="Chromium executable; auto-detected when unset."
     )

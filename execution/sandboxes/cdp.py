@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
 # An endpoint that failed is tried after the others for this long.
 FAILED_BACKOFF_S = 30.0
+# Contexts (with their first tab) one endpoint opens at once for this worker.
+OPENING_PER_ENDPOINT = 2
 SCRIPTS_REFUSED = (
     "Python and shell scripts cannot run with TESTRUN_SANDBOX=cdp: the browser is on a "
     "remote endpoint and the worker does not run a project's code on its own host. Use "
@@ -53,6 +55,13 @@ class Endpoint:
     browser: Browser | None = None
     failed_at: float | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Contexts this worker may open at once here, and how many it is opening now.
+    opening_limit: int = OPENING_PER_ENDPOINT
+    opening: int = 0
+    gate: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gate = asyncio.Semaphore(self.opening_limit)
 
     def recently_failed(self) -> bool:
         """Whether the last connection attempt failed less than FAILED_BACKOFF_S ago."""
@@ -136,11 +145,19 @@ class CdpSandboxProvider:
         *,
         live_view: LiveViewConfig | None = None,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        opening_per_endpoint: int = OPENING_PER_ENDPOINT,
     ) -> None:
-        """Use the endpoints at `urls` (http://host:port or ws://...); live view as `local`."""
+        """Use the endpoints at `urls` (http://host:port or ws://...); live view as `local`.
+
+        Each endpoint opens at most `opening_per_endpoint` contexts at once.
+        """
         if not urls:
             raise ValueError("TESTRUN_CDP_URLS names no Chrome DevTools endpoint")
-        self.endpoints = [Endpoint(url.rstrip("/")) for url in urls]
+        if opening_per_endpoint < 1:
+            raise ValueError("opening_per_endpoint must be at least 1")
+        self.endpoints = [
+            Endpoint(url.rstrip("/"), opening_limit=opening_per_endpoint) for url in urls
+        ]
         self._live_view = live_view
         self._connect_timeout_s = connect_timeout_s
         self._turn = 0
@@ -165,7 +182,11 @@ class CdpSandboxProvider:
         )
 
     async def create(self, spec: SandboxSpec) -> CdpSandbox:
-        """A new context on the least-loaded endpoint that answers, or `SandboxUnavailable`."""
+        """A new context, its first tab open, on the least-loaded endpoint that answers.
+
+        It waits for its turn at the endpoint's gate (see the module); `SandboxUnavailable`
+        when no endpoint answers.
+        """
         driver = await self._driver()
         options = context_options(spec)
         failures: list[str] = []
@@ -174,7 +195,7 @@ class CdpSandboxProvider:
             endpoint.open_contexts += 1
             try:
                 browser = await self._connect(driver, endpoint)
-                context = await browser.new_context(**options)
+                context = await self._open(endpoint, browser, options)
             except (PlaywrightError, TimeoutError) as error:
                 endpoint.open_contexts -= 1
                 endpoint.failed_at = time.monotonic()
@@ -185,6 +206,24 @@ class CdpSandboxProvider:
         raise SandboxUnavailable(
             "No Chrome DevTools endpoint of TESTRUN_CDP_URLS answered: " + "; ".join(failures)
         )
+
+    async def _open(
+        self, endpoint: Endpoint, browser: Browser, options: dict[str, Any]
+    ) -> BrowserContext:
+        """A context with its first tab open, at most the gate's number at once."""
+        async with endpoint.gate:
+            endpoint.opening += 1
+            try:
+                context = await browser.new_context(**options)
+                try:
+                    await context.new_page()
+                except PlaywrightError:
+                    with contextlib.suppress(PlaywrightError):
+                        await context.close()
+                    raise
+                return context
+            finally:
+                endpoint.opening -= 1
 
     def _sandbox(
         self,

@@ -55,6 +55,17 @@ def test_cdp_is_chosen_by_the_setting_with_its_endpoints() -> None:
     assert [e.url for e in chosen.endpoints] == ["http://chrome-1:9222", "http://chrome-2:9222"]
 
 
+def test_cdp_opens_as_many_contexts_at_once_per_endpoint_as_the_setting_says() -> None:
+    settings = Settings(sandbox="cdp", cdp_urls="http://chrome-1:9222", cdp_opening_per_endpoint=5)
+
+    chosen = sandbox_provider(settings)
+
+    assert isinstance(chosen, CdpSandboxProvider)
+    assert chosen.endpoints[0].opening_limit == 5
+    with pytest.raises(ValidationError, match="cdp_opening_per_endpoint"):
+        Settings(sandbox="cdp", cdp_urls="http://chrome-1:9222", cdp_opening_per_endpoint=0)
+
+
 def test_cdp_without_endpoints_says_which_setting_is_missing() -> None:
     with pytest.raises(RuntimeError, match="TESTRUN_CDP_URLS"):
         sandbox_provider(Settings(sandbox="cdp"))

@@ -34,9 +34,9 @@ async def test_contexts_go_to_the_least_loaded_endpoint_and_close_there(
 ) -> None:
     provider = CdpSandboxProvider([browser.url for browser in fleet])
     sandboxes = await asyncio.gather(*(provider.create(spec()) for _ in range(4)))
-    for sandbox in sandboxes:
-        await sandbox.context.new_page()
 
+    # Each context comes with its first tab open.
+    assert [len(sandbox.context.pages) for sandbox in sandboxes] == [1, 1, 1, 1]
     assert [devtools_contexts(browser.url) for browser in fleet] == [2, 2]
 
     await sandboxes[0].close()
@@ -53,6 +53,31 @@ async def test_contexts_go_to_the_least_loaded_endpoint_and_close_there(
     # Disconnecting leaves the fleet's browsers running for the next worker.
     for browser in fleet:
         assert httpx.get(f"{browser.url}/json/version", timeout=5).status_code == 200
+
+
+async def test_an_endpoint_opens_no_more_contexts_at_once_than_its_gate_lets_through(
+    fleet: list[FleetBrowser],
+) -> None:
+    provider = CdpSandboxProvider([fleet[0].url], opening_per_endpoint=2)
+    [endpoint] = provider.endpoints
+    seen: list[int] = []
+
+    async def watch() -> None:
+        while True:
+            seen.append(endpoint.opening)
+            await asyncio.sleep(0)
+
+    watching = asyncio.create_task(watch())
+    sandboxes = await asyncio.gather(*(provider.create(spec()) for _ in range(6)))
+    watching.cancel()
+
+    # Six asked at once: never more than two opening, and all six opened in the end.
+    assert max(seen) == 2
+    assert endpoint.opening == 0
+    assert devtools_contexts(fleet[0].url) == 6
+    for sandbox in sandboxes:
+        await sandbox.close()
+    await provider.aclose()
 
 
 async def test_a_data_row_gets_a_fresh_context_on_the_same_endpoint(
