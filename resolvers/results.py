@@ -183,16 +183,21 @@ _LOCKED_RESULT = (
     .where(TestRunResult.id == bindparam("result_id"))
     .execution_options(populate_existing=True)
 )
-_LOCKED_EXECUTED_RESULT = _LOCKED_RESULT.with_for_update(of=TestRun)
+# FOR KEY SHARE: the items of a run record their steps side by side (they meet only at
+# the run's event numbering), while whatever locks the run FOR UPDATE waits for them.
+_LOCKED_EXECUTED_RESULT = _LOCKED_RESULT.with_for_update(of=TestRun, key_share=True)
 
 
 async def lock_executed_result(
     session: AsyncSession, result_id: uuid.UUID
 ) -> tuple[TestRunResult, TestRun]:
-    """A result the engine is executing, with its run locked, whatever the run's state.
+    """A result the engine is executing, with its run held, whatever the run's state.
 
-    A stop ends the run while its items finish the step in hand: that step is still
-    recorded. LookupError for a result that is gone (its run was deleted).
+    The run is held with a key-share lock: the run's other items record theirs at the
+    same time, and a deletion, a stop or a finalization that locks the run for update
+    waits for the transaction. A stop ends the run while its items finish the step in
+    hand: that step is still recorded. LookupError for a result that is gone (its run was
+    deleted).
     """
     row = (await session.execute(_LOCKED_EXECUTED_RESULT, {"result_id": result_id})).one_or_none()
     if row is None:
