@@ -282,6 +282,7 @@ async def record_step(
                 steps=True,
                 checkpoints=checkpoint is not None,
                 planned_steps=planned_steps,
+                executing=result.completed_at is None,
             )
             completed = {
                 "item_id": str(item_id),

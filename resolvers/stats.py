@@ -377,11 +377,12 @@ async def recount_result(
     steps: bool = False,
     checkpoints: bool = False,
     planned_steps: int = 0,
+    executing: bool = False,
 ) -> None:
     """Count the result's step and/or checkpoint rows (one SELECT) and save the counts.
 
     `planned_steps`, the steps the engine will play, keeps the total from shrinking to the
-    steps recorded so far.
+    steps recorded so far. `executing`: see `save_result_counts`.
     """
     counts: list[Any] = []
     if steps:
@@ -430,18 +431,27 @@ async def recount_result(
             "failed_checkpoints": failed,
             "checkpoint_pass_rate": pass_rate(passed, total),
         }
-    await save_result_counts(session, run, result, values)
+    await save_result_counts(session, run, result, values, executing=executing)
 
 
 async def save_result_counts(
-    session: AsyncSession, run: TestRun, result: TestRunResult, values: dict[str, Any]
+    session: AsyncSession,
+    run: TestRun,
+    result: TestRunResult,
+    values: dict[str, Any],
+    *,
+    executing: bool = False,
 ) -> None:
-    """Write a result's recomputed counts, its history line's copy, and its item's totals."""
+    """Write a result's recomputed counts, its history line's copy, and its item's totals.
+
+    `executing`: the engine is still executing the result, which has no history line
+    until it ends (`results.record_result_outcome`): there is none to update.
+    """
     for name, value in values.items():
         setattr(result, name, value)
     await session.flush()
     copied = {name: values[name] for name in _HISTORY_COLUMNS if name in values}
-    if copied:
+    if copied and not executing:
         await session.execute(
             update(TestExecutionHistory)
             .where(TestExecutionHistory.test_run_result_id == result.id)
