@@ -43,6 +43,11 @@ MAX_PUBLISH_CONNECTIONS = 8
 # it bounds the hop of every item (one per item of a sequential run) at the cost of ten
 # small Redis reads a second per queue while idle.
 IDLE_POLL_MS = 100
+# How long an idle message slot (a Dramatiq worker thread) sleeps between looks at the
+# worker's own in-memory queue: a message wakes it at once, so this only bounds how soon
+# it notices a stop. Each wake-up takes the GIL from the event loop the items run on; with
+# hundreds of slots, IDLE_POLL_MS here would be thousands of wake-ups a second.
+SLOT_IDLE_S = 1.0
 # How PostgreSQL (pg_stat_activity) and Redis (CLIENT LIST) name a worker's connections.
 CLIENT_NAME = "testrun-worker"
 
@@ -129,6 +134,8 @@ def run_worker(
     # One thread (a message slot) per item at once; see the module's docstring.
     worker = dramatiq.Worker(broker, worker_threads=concurrency, worker_timeout=IDLE_POLL_MS)
     worker.start()
+    for slot in worker.workers:
+        slot.timeout = SLOT_IDLE_S
     queues = sorted(broker.get_declared_queues()) or ["(none declared yet)"]
     logger.info("worker ready: %d items at once, queues %s", concurrency, ", ".join(queues))
     try:
