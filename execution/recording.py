@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from execution.claims import Claim, claim_next_items
+from models.base import table_of
 from models.database import transaction
 from models.enums import FINAL_ITEM_STATUSES, ItemStatus, ResultStatus
 from models.results import ConsoleLog, NetworkLog, TestRunResult, TestStepResult
@@ -144,9 +145,10 @@ async def _progress(
     *events: tuple[str, dict[str, Any]],
 ) -> None:
     """Move an executing item's progress columns and say so with run events (type, payload)."""
+    items = table_of(TestRunItem)
     await session.execute(
-        update(TestRunItem)
-        .where(TestRunItem.id == item_id)
+        update(items)
+        .where(items.c.id == item_id)
         .values(values | {"updated_at": datetime.now(UTC)})
     )
     for event, payload in events:

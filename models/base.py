@@ -6,9 +6,19 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, MetaData, Numeric, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -29,6 +39,11 @@ class Base(DeclarativeBase):
         uuid.UUID: UUID(as_uuid=True),
         datetime: DateTime(timezone=True),
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements that skip the ORM's per-statement work."""
+    return cast("Table", model.__table__)
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from asyncpg import exceptions as asyncpg_errors
-from sqlalchemy import event
+from sqlalchemy import Update, bindparam, event, update
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -17,6 +20,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from models.base import Base, table_of
 
 Effect = Callable[[], Awaitable[None]]
 _EFFECTS = "testrun.after_commit"
@@ -126,6 +133,37 @@ def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[Async
     """
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
+async def update_row(
+    session: AsyncSession, model: type[Base], row_id: uuid.UUID, values: Mapping[str, Any]
+) -> None:
+    """Write `values` to one row with a table UPDATE, and to its object if the session has it.
+
+    For what every recorded step writes: the ORM's bulk UPDATE does a good deal of work per
+    statement that a table UPDATE does not. A row with `updated_at` gets it set here too.
+    """
+    if "updated_at" in table_of(model).c:
+        values = {**values, "updated_at": datetime.now(UTC)}
+    names = tuple(values)
+    await session.execute(
+        _row_update(model, names), {"row_id": row_id} | {f"new_{n}": values[n] for n in names}
+    )
+    loaded = session.identity_map.get(identity_key(model, row_id))
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
+
+
+@functools.cache
+def _row_update(model: type[Base], names: tuple[str, ...]) -> Update:
+    """`update_row`'s statement for these columns, built once."""
+    table = table_of(model)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in names})
     )
 
 

@@ -14,14 +14,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
+from models.base import table_of
 from models.database import after_commit
 from models.runs import RunEvent, TestRun
 from resolvers.fitting import fit_row
 from resolvers.webhook_deliveries import RUN_ENDING_EVENTS, queue_run_ended
 
+# Written with table statements: no ORM unit of work for what every step adds.
+_RUNS = table_of(TestRun)
+_EVENTS = table_of(RunEvent)
+_INSERT_EVENTS = insert(_EVENTS)
+# Takes `count` numbers after the run's last event: the new last one, and the run's project.
+_NUMBER_EVENTS = (
+    update(_RUNS)
+    .where(_RUNS.c.id == bindparam("run_id"))
+    .values(event_seq=_RUNS.c.event_seq + bindparam("count"), updated_at=bindparam("now"))
+    .returning(_RUNS.c.event_seq, _RUNS.c.project_id)
+)
 _PUBLISHER = "testrun.event_publisher"
 _UNPUBLISHED = "testrun.unpublished_events"
 _BATCH = "testrun.batched_events"
@@ -138,17 +152,19 @@ async def _write_events(session: AsyncSession, events: Sequence[RunEvent]) -> No
     for event in events:
         runs.setdefault(event.test_run_id, []).append(event)
     for run_id, appended in runs.items():
+        now = datetime.now(UTC)
         numbered = (
             await session.execute(
-                update(TestRun)
-                .where(TestRun.id == run_id)
-                .values(event_seq=TestRun.event_seq + len(appended))
-                .returning(TestRun.event_seq, TestRun.project_id)
+                _NUMBER_EVENTS, {"run_id": run_id, "count": len(appended), "now": now}
             )
         ).one_or_none()
         if numbered is None:
             raise LookupError(f"no test run {run_id}")
         last, project_id = numbered
+        loaded = session.identity_map.get(identity_key(TestRun, run_id))
+        if loaded is not None:  # the run this transaction holds says what its row holds
+            set_committed_value(loaded, "event_seq", last)
+            set_committed_value(loaded, "updated_at", now)
         for seq, event in enumerate(appended, start=last - len(appended) + 1):
             event.seq = seq
             _publish_after_commit(
@@ -157,8 +173,19 @@ async def _write_events(session: AsyncSession, events: Sequence[RunEvent]) -> No
         if any(event.type in RUN_ENDING_EVENTS for event in appended):
             # whoever ended it: the webhook hears of it
             await queue_run_ended(session, run_id=run_id, now=datetime.now(UTC))
-    session.add_all(events)
-    await session.flush()
+    if events:
+        await session.execute(
+            _INSERT_EVENTS,
+            [
+                {
+                    "test_run_id": event.test_run_id,
+                    "seq": event.seq,
+                    "type": event.type,
+                    "payload": event.payload,
+                }
+                for event in events
+            ],
+        )
 
 
 def _publish_after_commit(session: AsyncSession, event: LiveEvent) -> None:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ARRAY, JSON, String, Table
+from sqlalchemy import ARRAY, JSON, String
 
-from models.base import Base
+from models.base import Base, table_of
 
 # Unbounded text (and each string inside JSON) is kept up to this many characters.
 TEXT_LIMIT = 100_000
@@ -79,7 +79,7 @@ def _fitter(column_type: Any) -> Any:
 
 @functools.cache
 def _fitters(model: type[Base]) -> dict[str, Any]:
-    table = cast("Table", model.__table__)
+    table = table_of(model)
     found = {column.name: _fitter(column.type) for column in table.columns}
     return {name: fitter for name, fitter in found.items() if fitter is not None}
 

@@ -185,7 +185,10 @@ _LOCKED_RESULT = (
 )
 # FOR KEY SHARE: the items of a run record their steps side by side (they meet only at
 # the run's event numbering), while whatever locks the run FOR UPDATE waits for them.
-_LOCKED_EXECUTED_RESULT = _LOCKED_RESULT.with_for_update(of=TestRun, key_share=True)
+# The engine's record transactions start with it, so no row of theirs is loaded already.
+_LOCKED_EXECUTED_RESULT = _LOCKED_RESULT.with_for_update(
+    of=TestRun, key_share=True
+).execution_options(populate_existing=False)
 
 
 async def lock_executed_result(
@@ -197,7 +200,7 @@ async def lock_executed_result(
     same time, and a deletion, a stop or a finalization that locks the run for update
     waits for the transaction. A stop ends the run while its items finish the step in
     hand: that step is still recorded. LookupError for a result that is gone (its run was
-    deleted).
+    deleted). The first statement of its transaction.
     """
     row = (await session.execute(_LOCKED_EXECUTED_RESULT, {"result_id": result_id})).one_or_none()
     if row is None:

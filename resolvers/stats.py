@@ -10,16 +10,18 @@ incremented, so they are right in any order; callers hold the run's row lock.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import case, func, select, true, update
+from sqlalchemy import Select, bindparam, case, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.database import update_row
 from models.enums import (
     FINAL_ITEM_STATUSES,
     CheckpointStatus,
@@ -99,7 +101,22 @@ class ItemRollup:
     error_screenshot_path: str | None
 
 
-def latest_attempt(results: Sequence[TestRunResult]) -> list[TestRunResult]:
+class Attempt(Protocol):
+    """What tells which results count: a result, or a row of its columns."""
+
+    @property
+    def retry_attempt(self) -> int:
+        """0 for the first attempt, then one more per retry."""
+
+    @property
+    def iteration_number(self) -> int | None:
+        """The data row (from 1), or None for a test case without data rows."""
+
+
+AttemptT = TypeVar("AttemptT", bound=Attempt)
+
+
+def latest_attempt(results: Sequence[AttemptT]) -> list[AttemptT]:
     """The results that count for the item: its latest attempt, one per data row.
 
     `results` are in submission order; when a data row (or a non-data-driven attempt)
@@ -291,15 +308,28 @@ _ITEM_TOTALS = (
 )
 
 
+# Only the columns the totals need, as plain rows: a step's record makes no result objects.
+_ITEM_RESULT_TOTALS = (
+    select(
+        TestRunResult.retry_attempt,
+        TestRunResult.iteration_number,
+        *(getattr(TestRunResult, name) for name in _ITEM_TOTALS),
+    )
+    .where(TestRunResult.test_run_item_id == bindparam("item_id"))
+    .order_by(TestRunResult.created_at, TestRunResult.id)
+)
+
+
 async def save_item_totals(session: AsyncSession, run: TestRun, item_id: uuid.UUID) -> None:
     """Recompute an item's step and checkpoint totals after its results' counts changed.
 
     Only totals (over the results that count, as for `roll_up_item`): details never change
     an item's status, so this also runs on final items.
     """
-    counted = latest_attempt(await item_results(session, item_id))
-    values = {name: sum(getattr(result, name) for result in counted) for name in _ITEM_TOTALS}
-    await session.execute(update(TestRunItem).where(TestRunItem.id == item_id).values(values))
+    rows = (await session.execute(_ITEM_RESULT_TOTALS, {"item_id": item_id})).all()
+    counted = latest_attempt(rows)
+    values = {name: sum(getattr(row, name) for row in counted) for name in _ITEM_TOTALS}
+    await update_row(session, TestRunItem, item_id, values)
     await append_run_event(
         session, run_id=run.id, type="item.updated", payload=event_payload(item_id, values)
     )
@@ -369,6 +399,37 @@ _STEP_COUNTS = (StepStatus.PASSED, StepStatus.FAILED, StepStatus.SKIPPED)
 _CHECKPOINT_COUNTS = (CheckpointStatus.PASSED, CheckpointStatus.FAILED)
 
 
+@functools.cache
+def _counting(*, steps: bool, checkpoints: bool) -> Select[Any]:
+    """`recount_result`'s SELECT of a result's step and/or checkpoint counts, built once."""
+    counts: list[Any] = []
+    if steps:
+        counts.append(
+            select(
+                func.count(),
+                *(func.count().filter(TestStepResult.status == status) for status in _STEP_COUNTS),
+            )
+            .where(TestStepResult.test_run_result_id == bindparam("result_id"))
+            .subquery()
+        )
+    if checkpoints:
+        counts.append(
+            select(
+                func.count(),
+                *(
+                    func.count().filter(CheckpointResult.status == status)
+                    for status in _CHECKPOINT_COUNTS
+                ),
+            )
+            .where(CheckpointResult.test_run_result_id == bindparam("result_id"))
+            .subquery()
+        )
+    counted = select(*counts)
+    if len(counts) == 2:  # one row each: joined side by side
+        counted = counted.select_from(counts[0].join(counts[1], true()))
+    return counted
+
+
 async def recount_result(
     session: AsyncSession,
     run: TestRun,
@@ -384,34 +445,10 @@ async def recount_result(
     `planned_steps`, the steps the engine will play, keeps the total from shrinking to the
     steps recorded so far. `executing`: see `save_result_counts`.
     """
-    counts: list[Any] = []
-    if steps:
-        counts.append(
-            select(
-                func.count(),
-                *(func.count().filter(TestStepResult.status == status) for status in _STEP_COUNTS),
-            )
-            .where(TestStepResult.test_run_result_id == result.id)
-            .subquery()
-        )
-    if checkpoints:
-        counts.append(
-            select(
-                func.count(),
-                *(
-                    func.count().filter(CheckpointResult.status == status)
-                    for status in _CHECKPOINT_COUNTS
-                ),
-            )
-            .where(CheckpointResult.test_run_result_id == result.id)
-            .subquery()
-        )
-    if not counts:
+    if not (steps or checkpoints):
         return
-    counted = select(*counts)
-    if len(counts) == 2:  # one row each: joined side by side
-        counted = counted.select_from(counts[0].join(counts[1], true()))
-    found = list((await session.execute(counted)).one())
+    counted = _counting(steps=steps, checkpoints=checkpoints)
+    found = list((await session.execute(counted, {"result_id": result.id})).one())
     values: dict[str, Any] = {}
     if steps:
         recorded, passed, failed, skipped, *found = found
@@ -447,9 +484,7 @@ async def save_result_counts(
     `executing`: the engine is still executing the result, which has no history line
     until it ends (`results.record_result_outcome`): there is none to update.
     """
-    for name, value in values.items():
-        setattr(result, name, value)
-    await session.flush()
+    await update_row(session, TestRunResult, result.id, values)
     copied = {name: values[name] for name in _HISTORY_COLUMNS if name in values}
     if copied and not executing:
         await session.execute(

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import Integer, Table, any_, bindparam, func, insert, select
+from sqlalchemy import Insert, Integer, any_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import Base
+from models.base import Base, table_of
 from models.enums import StepStatus
 from models.results import TestRunResult, TestStepResult
 from models.runs import TestRun
@@ -103,16 +104,19 @@ async def insert_batch(
     PostgreSQL's 32767-parameter limit, executemany does per-row work), several times
     faster for thousands of rows. Scalar and JSON columns only: unnest flattens arrays.
     """
-    table = cast("Table", model.__table__)
-    names = list(columns)
-    arrays = [
-        bindparam(f"batch_{name}", list(columns[name]), type_=ARRAY(table.c[name].type))
-        for name in names
-    ]
-    batch = func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+    names = tuple(columns)
     await session.execute(
-        insert(table).from_select(names, select(*(batch.c[name] for name in names)))
+        _batch_insert(model, names), {f"batch_{name}": list(columns[name]) for name in names}
     )
+
+
+@functools.cache
+def _batch_insert(model: type[Base], names: tuple[str, ...]) -> Insert:
+    """`insert_batch`'s statement for these columns, built once: each step's record uses it."""
+    table = table_of(model)
+    arrays = [bindparam(f"batch_{name}", type_=ARRAY(table.c[name].type)) for name in names]
+    batch = func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
+    return insert(table).from_select(names, select(*(batch.c[name] for name in names)))
 
 
 async def add_step_results(
@@ -128,6 +132,13 @@ async def add_step_results(
     )
     await insert_step_results(session, run, result, steps)
     return result
+
+
+# The lowest of some step numbers that a result has already.
+_TAKEN_STEP = select(func.min(TestStepResult.step_number)).where(
+    TestStepResult.test_run_result_id == bindparam("result_id"),
+    TestStepResult.step_number == any_(bindparam("numbers", type_=ARRAY(Integer))),
+)
 
 
 async def insert_step_results(
@@ -148,12 +159,7 @@ async def insert_step_results(
     the caller recounts (`stats.recount_result`) once it added the rest. Returns the new ids.
     """
     numbers = [step.step_number for step in steps]
-    taken = await session.scalar(
-        select(func.min(TestStepResult.step_number)).where(
-            TestStepResult.test_run_result_id == result.id,
-            TestStepResult.step_number == any_(bindparam("numbers", numbers, type_=ARRAY(Integer))),
-        )
-    )
+    taken = await session.scalar(_TAKEN_STEP, {"result_id": result.id, "numbers": numbers})
     if taken is not None:
         raise Conflict(f"Step {taken} is already recorded for test run result {result.id}")
     columns = fit_columns(TestStepResult, batch_columns(steps, result.id))
