@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from playwright.async_api import Error as PlaywrightError
+
 from execution import recording
 from execution.artifact_storage import ArtifactStorage
 from execution.claims import Claim
@@ -534,7 +536,14 @@ class ItemReplay:
         """Run scripts in order; the message of a critical pre- or on-demand script that failed.
 
         Such a failure ends the scripts of `scripts` (and the result: see the callers).
+        They see the page a step left once it is parsed: a click that navigates ends when
+        the next document commits, before its title or body exist.
         """
+        if scripts and not page.is_closed():
+            with contextlib.suppress(PlaywrightError):
+                await page.wait_for_load_state(
+                    "domcontentloaded", timeout=self.plan.step_timeout_ms
+                )
         for script in scripts:
             executed_at = datetime.now(UTC)
             outcome = await run_script(sandbox, page, script, env=self.plan.script_env)

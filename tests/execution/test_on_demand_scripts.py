@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import http.server
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from dramatiq.brokers.stub import StubBroker
@@ -12,7 +14,7 @@ from execution.engine import Engine
 from models.database import transaction
 from models.results import ScriptResult, TestRunResult, TestStepResult
 from models.runs import TestRunItem
-from tests.execution.engine_harness import Team, login_steps, rows
+from tests.execution.engine_harness import Team, login_steps, rows, serve_handler, step
 
 
 async def on_demand(team: Team, name: str, step: int, language: str, code: str, **fields: object):
@@ -68,6 +70,56 @@ async def test_each_runs_right_after_its_step_and_counts(
     ended = {s.step_number: s.completed_at for s in steps}
     assert ended[1] <= scripts[0].executed_at <= started[2]
     assert ended[3] <= scripts[1].executed_at <= started[4]
+
+
+class SlowDashboard(http.server.BaseHTTPRequestHandler):
+    """A login page whose button leads to a dashboard sent in two parts, a second apart."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        if self.path.startswith("/login"):
+            self.wfile.write(b'<!doctype html><title>Login</title><a href="/dashboard">Go</a>')
+            return
+        self.wfile.write(b"<!doctype html><html><head>" + b" " * 2048)
+        self.wfile.flush()
+        time.sleep(1)
+        self.wfile.write(b"<title>Dashboard</title></head><body>Welcome</body></html>")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_site() -> Iterator[str]:
+    with serve_handler(SlowDashboard) as url:
+        yield url
+
+
+async def test_one_after_a_click_that_navigates_sees_the_new_page_parsed(
+    running_engine: Engine, team: Team, slow_site: str, stub_broker: StubBroker
+) -> None:
+    # The click ends when the dashboard's first bytes commit; its title comes a second later.
+    title = await on_demand(team, "Title", 2, "javascript", "return document.title")
+    run_id = await team.run_of(
+        [
+            {
+                "proven_steps": [
+                    step(1, "navigate_to", url=f"{slow_site}/login"),
+                    step(2, "click_element", text="Go"),
+                ],
+                "on_demand_script_ids": [title.id],
+            }
+        ]
+    )
+    await team.start(run_id, stub_broker)
+    await team.wait_final(run_id)
+    (item,) = await rows(team, TestRunItem, test_run_id=run_id)
+    (result,) = await rows(team, TestRunResult, test_run_item_id=item.id)
+    (script,) = await rows(team, ScriptResult, test_run_result_id=result.id)
+
+    assert (result.status, script.status, script.stdout) == ("passed", "passed", '"Dashboard"')
 
 
 async def test_a_critical_one_that_fails_fails_the_result_naming_it(
