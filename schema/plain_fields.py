@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 from graphql import (
+    ExecutionResult,
+    ExperimentalIncrementalExecutionResults,
     GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
@@ -157,6 +159,21 @@ class LeafFastExecutor(StrawberryGraphQLCoreExecutionContext):
         # Plans by selection set, kept with it so that a reused id never matches; and the
         # selection's tree, when all its fields are plain at every depth.
         self._planned: dict[int, tuple[object, list[PlannedField], Tree | None]] = {}
+
+    def build_response(
+        self, data: dict[str, Any] | None
+    ) -> ExecutionResult | ExperimentalIncrementalExecutionResults:
+        """The response, once the operation's plans and collected fields are let go.
+
+        The executor is in a reference cycle (it keeps bound methods of its own), so what
+        it holds waits for the garbage collector: a run of 100 items left ~250 objects per
+        request, and a collection every couple of hundred requests had tens of thousands
+        to walk, a pause of several ms in the middle of one of them.
+        """
+        response = super().build_response(data)
+        self._planned.clear()
+        self._relevant_sub_fields.clear()
+        return response
 
     def _plan_selection(
         self, parent_type: GraphQLObjectType, grouped_field_set: Any
