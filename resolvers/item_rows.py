@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, bindparam, select, true
+from sqlalchemy import Row, Select, bindparam, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.results import TestRunResult
@@ -88,18 +88,25 @@ def _statement(columns: ItemColumns) -> Select[Any]:
 
 @functools.cache
 def _run_statement(run_columns: Columns, columns: ItemColumns) -> Select[Any]:
-    """One run of a project, its columns repeated on each of its items (one row if none)."""
+    """One run of a project and its items, the run's columns on the first row only.
+
+    The first row is the first item's (or the run's alone, when it has none); on the
+    others the run's columns are null: repeated on each of 100 items, they were a third
+    of the values PostgreSQL sent and the driver decoded.
+    """
     run_id = table_column(TestRun, "id")
-    run = select(*(table_column(TestRun, name) for name in run_columns)).select_from(
-        TestRun.__table__.outerjoin(TestRunItem.__table__, run_id == _ITEM_RUN_ID)
-    )
+    order = (_ITEM_ORDER, table_column(TestRunItem, "id"))
+    first = func.row_number().over(order_by=order) == 1
+    run = select(
+        *(case((first, table_column(TestRun, name))).label(name) for name in run_columns)
+    ).select_from(TestRun.__table__.outerjoin(TestRunItem.__table__, run_id == _ITEM_RUN_ID))
     return (
         _with_items(run, columns)
         .where(
             table_column(TestRun, "project_id") == bindparam("project_id"),
             run_id == bindparam("run_id"),
         )
-        .order_by(_ITEM_ORDER)
+        .order_by(*order)
     )
 
 
