@@ -7,23 +7,24 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, bindparam, select, true
+from sqlalchemy import Row, Select, bindparam, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
-from resolvers.batches import Columns, group_rows, keyed, keyed_rows
+from resolvers.batches import Columns, group_rows, keyed, keyed_rows, table_column
 from resolvers.errors import NotFound
 from resolvers.tokens import Principal
 
+_RESULTS = TestRunResult.__table__
 # An item's latest result: last attempt, last submitted, last data row. The order of
 # `load_latest_results_by_item` too.
 LATEST_RESULT_ORDER = (
-    TestRunResult.retry_attempt.desc(),
-    TestRunResult.created_at.desc(),
-    TestRunResult.iteration_number.desc().nulls_last(),
-    TestRunResult.id,
+    _RESULTS.c.retry_attempt.desc(),
+    _RESULTS.c.created_at.desc(),
+    _RESULTS.c.iteration_number.desc().nulls_last(),
+    _RESULTS.c.id,
 )
 
 
@@ -47,16 +48,25 @@ class ItemRow(NamedTuple):
     latest_result: tuple[Any, ...] | None
 
 
+# The statements below are of table columns, not ORM attributes: they build no objects,
+# and so run without the ORM's row loading (see `table_column`).
+_ITEM_RUN_ID = table_column(TestRunItem, "test_run_id")
+_ITEM_ORDER = table_column(TestRunItem, "execution_order")
+
+
 def _with_items(statement: Select[Any], columns: ItemColumns) -> Select[Any]:
     """`statement` (which reads items) with their columns, and their neighbours' joined."""
-    selected: list[Any] = [getattr(TestRunItem, name) for name in columns.item]
+    selected: list[Any] = [table_column(TestRunItem, name) for name in columns.item]
     if columns.test_case:
-        selected += [getattr(TestCase, name) for name in columns.test_case]
-        statement = statement.outerjoin(TestCase, TestCase.id == TestRunItem.test_case_id)
+        selected += [table_column(TestCase, name) for name in columns.test_case]
+        statement = statement.outerjoin(
+            TestCase.__table__,
+            table_column(TestCase, "id") == table_column(TestRunItem, "test_case_id"),
+        )
     if columns.latest_result:
         latest = (
-            select(*(getattr(TestRunResult, name) for name in columns.latest_result))
-            .where(TestRunResult.test_run_item_id == TestRunItem.id)
+            select(*(table_column(TestRunResult, name) for name in columns.latest_result))
+            .where(_RESULTS.c.test_run_item_id == table_column(TestRunItem, "id"))
             .order_by(*LATEST_RESULT_ORDER)
             .limit(1)
             .lateral("latest_result")
@@ -70,22 +80,33 @@ def _with_items(statement: Select[Any], columns: ItemColumns) -> Select[Any]:
 def _statement(columns: ItemColumns) -> Select[Any]:
     """Items of the runs asked for (after their run's id), with what `columns` asks."""
     return (
-        _with_items(select(TestRunItem.test_run_id), columns)
-        .where(keyed(TestRunItem.test_run_id))
-        .order_by(TestRunItem.test_run_id, TestRunItem.execution_order)
+        _with_items(select(_ITEM_RUN_ID), columns)
+        .where(keyed(_ITEM_RUN_ID))
+        .order_by(_ITEM_RUN_ID, _ITEM_ORDER)
     )
 
 
 @functools.cache
 def _run_statement(run_columns: Columns, columns: ItemColumns) -> Select[Any]:
-    """One run of a project, its columns repeated on each of its items (one row if none)."""
-    run = select(*(getattr(TestRun, name) for name in run_columns)).outerjoin(
-        TestRunItem, TestRunItem.test_run_id == TestRun.id
-    )
+    """One run of a project and its items, the run's columns on the first row only.
+
+    The first row is the first item's (or the run's alone, when it has none); on the
+    others the run's columns are null: repeated on each of 100 items, they were a third
+    of the values PostgreSQL sent and the driver decoded.
+    """
+    run_id = table_column(TestRun, "id")
+    order = (_ITEM_ORDER, table_column(TestRunItem, "id"))
+    first = func.row_number().over(order_by=order) == 1
+    run = select(
+        *(case((first, table_column(TestRun, name))).label(name) for name in run_columns)
+    ).select_from(TestRun.__table__.outerjoin(TestRunItem.__table__, run_id == _ITEM_RUN_ID))
     return (
         _with_items(run, columns)
-        .where(TestRun.project_id == bindparam("project_id"), TestRun.id == bindparam("run_id"))
-        .order_by(TestRunItem.execution_order)
+        .where(
+            table_column(TestRun, "project_id") == bindparam("project_id"),
+            run_id == bindparam("run_id"),
+        )
+        .order_by(*order)
     )
 
 

@@ -71,20 +71,22 @@ async def create_api_token(
 
 
 # Built once: every request runs it (see `resolvers.batches.batch_rows`). The columns a
-# check reads, as a plain row: no ApiToken object is built for each request.
+# check reads, as a plain row of table columns: no ApiToken object is built for each
+# request, and the ORM is not involved (see `resolvers.batches.table_column`).
+_TOKENS = ApiToken.__table__
 _TOKEN = (
     select(
-        ApiToken.id,
-        ApiToken.user_id,
-        ApiToken.project_id,
-        ApiToken.role,
-        ApiToken.expires_at,
-        ApiToken.last_used_at,
-        ApiToken.revoked_at,
-        Project.tenant_id,
+        _TOKENS.c.id,
+        _TOKENS.c.user_id,
+        _TOKENS.c.project_id,
+        _TOKENS.c.role,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.last_used_at,
+        _TOKENS.c.revoked_at,
+        Project.__table__.c.tenant_id,
     )
-    .join(Project, Project.id == ApiToken.project_id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .select_from(_TOKENS.join(Project.__table__, Project.__table__.c.id == _TOKENS.c.project_id))
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"))
 )
 
 

@@ -9,9 +9,15 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import strawberry
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionNode,
+)
 from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
-from strawberry.types.nodes import SelectedField
 
 
 def input_data(value: object) -> dict[str, Any]:
@@ -118,26 +124,35 @@ def selected_names(info: strawberry.Info[Any, Any], *path: str) -> set[str]:
     """GraphQL names of the fields selected right under the current field, fragments included.
 
     With a `path` of field names, those under that child (of every alias of it) instead.
+    Read from the query's syntax tree: Strawberry's `info.selected_fields` converts the
+    whole selection below, arguments and directives included, each time it is asked.
     """
-    selections = [selection for field in info.selected_fields for selection in field.selections]
+    raw = info._raw_info
+    fields = _fields_under(raw.field_nodes, raw.fragments)
     for name in path:
-        selections = [
-            selection
-            for field in _fields_of(selections)
-            if field.name == name
-            for selection in field.selections
-        ]
-    return {field.name for field in _fields_of(selections)}
+        fields = _fields_under([f for f in fields if f.name.value == name], raw.fragments)
+    return {field.name.value for field in fields}
 
 
-def _fields_of(selections: list[Any]) -> list[SelectedField]:
-    """The fields among `selections`, those of fragments included."""
-    fields: list[SelectedField] = []
-    pending = list(selections)
+def _fields_under(
+    fields: Sequence[FieldNode], fragments: Mapping[str, FragmentDefinitionNode]
+) -> list[FieldNode]:
+    """The fields selected under `fields`, those of fragments included."""
+    found: list[FieldNode] = []
+    pending: list[SelectionNode] = [
+        selection
+        for field in fields
+        if field.selection_set is not None
+        for selection in field.selection_set.selections
+    ]
     while pending:
         selection = pending.pop()
-        if isinstance(selection, SelectedField):
-            fields.append(selection)
-        else:  # a fragment spread or an inline fragment: its fields are at this level too
-            pending.extend(selection.selections)
-    return fields
+        if isinstance(selection, FieldNode):
+            found.append(selection)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                pending.extend(fragment.selection_set.selections)
+        elif isinstance(selection, InlineFragmentNode):
+            pending.extend(selection.selection_set.selections)
+    return found

@@ -185,6 +185,27 @@ async def test_a_run_without_items_and_another_projects_run_read_with_items(
     assert refused == {"message": f"Test run not found: {other.id}", "code": "NOT_FOUND"}
 
 
+async def test_the_run_answers_its_fields_when_its_items_share_a_place(
+    client: httpx.AsyncClient, session: AsyncSession, editor: Caller
+) -> None:
+    # The run's columns come on the first of its item rows only; items of the same
+    # execution order must not leave the run's fields null.
+    run = await make_run(session, editor.project, editor.user, total_tests=3)
+    for name in ("A", "B", "C"):
+        case = await make_test_case(session, editor.project, name=name)
+        await make_item(session, run, case, execution_order=1)
+    query = "query($id: UUID!) { testRun(id: $id) { id runName totalTests items { id } } }"
+
+    for _ in range(3):
+        found = data(await gql(client, editor, query, id=str(run.id)))["testRun"]
+        assert (found["id"], found["runName"], found["totalTests"]) == (
+            str(run.id),
+            run.run_name,
+            3,
+        )
+        assert len(found["items"]) == 3
+
+
 async def test_items_under_aliases_with_different_selections_answer_each(
     client: httpx.AsyncClient, session: AsyncSession, editor: Caller
 ) -> None:
