@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from execution.live_view import LiveViewConfig, ScreencastRelay
 from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
-from execution.sandboxes.chromium import CLOSE_TIMEOUT_S, context_options, reopen_context
+from execution.sandboxes.chromium import CLOSE_TIMEOUT_S, BrowserSandbox, context_options
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Playwright
@@ -68,7 +68,7 @@ class Endpoint:
         return self.failed_at is not None and time.monotonic() - self.failed_at < FAILED_BACKOFF_S
 
 
-class CdpSandbox:
+class CdpSandbox(BrowserSandbox):
     """A browser context of its own on one endpoint; closing it frees the endpoint's slot."""
 
     def __init__(
@@ -82,30 +82,11 @@ class CdpSandbox:
         relay: ScreencastRelay | None = None,
     ) -> None:
         """Wrap `context`, counted as open on `endpoint` until `close()`."""
+        super().__init__(
+            browser, context, context_options=context_options, vnc_url=vnc_url, relay=relay
+        )
         self.endpoint = endpoint
-        self._browser = browser
-        self._context = context
-        self._context_options = context_options
-        self._vnc_url = vnc_url
-        self._relay = relay
         self._closed = False
-
-    @property
-    def vnc_url(self) -> str | None:
-        """The api's live view of this test case (a CDP screencast, see `execution.live_view`)."""
-        return self._vnc_url
-
-    @property
-    def context(self) -> BrowserContext:
-        """The browser context the test case's pages open in."""
-        return self._context
-
-    async def fresh_context(self) -> BrowserContext:
-        """Close the context and open a new one on the same endpoint, with the same options."""
-        self._context = await reopen_context(self._browser, self._context, self._context_options)
-        if self._relay is not None:
-            self._relay.follow(self._context)
-        return self._context
 
     async def run_command(
         self,

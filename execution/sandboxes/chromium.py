@@ -22,6 +22,8 @@ from execution.sandboxes.debian_packages import apt_install
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext
 
+    from execution.live_view import ScreencastRelay
+
 logger = logging.getLogger(__name__)
 
 # Flags for every Chromium we start, by Playwright's `launch()` or by hand (the E2B sandbox
@@ -276,3 +278,43 @@ async def reopen_context(
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 await context.close()
     return await browser.new_context(**options)
+
+
+class BrowserSandbox:
+    """What sandboxes with a Playwright browser share: the context, the live view following it.
+
+    Each data row gets a fresh context (`fresh_context`) with the options of the first.
+    """
+
+    def __init__(
+        self,
+        browser: Browser,
+        context: BrowserContext,
+        *,
+        context_options: dict[str, Any] | None = None,
+        vnc_url: str | None = None,
+        relay: ScreencastRelay | None = None,
+    ) -> None:
+        """Hold `context` of `browser`; new ones open with `context_options`."""
+        self._browser = browser
+        self._context = context
+        self._context_options = context_options or {}
+        self._vnc_url = vnc_url
+        self._relay = relay
+
+    @property
+    def vnc_url(self) -> str | None:
+        """The api's live view of this test case (see `execution.live_view`)."""
+        return self._vnc_url
+
+    @property
+    def context(self) -> BrowserContext:
+        """The browser context the test case's pages open in."""
+        return self._context
+
+    async def fresh_context(self) -> BrowserContext:
+        """Close the context (finishing its videos) and open a new one with the same options."""
+        self._context = await reopen_context(self._browser, self._context, self._context_options)
+        if self._relay is not None:
+            self._relay.follow(self._context)
+        return self._context

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from execution.live_view import LiveViewConfig, ScreencastRelay
 from execution.sandboxes.base import CommandResult, SandboxSpec, SandboxUnavailable
-from execution.sandboxes.chromium import CHROMIUM_ARGS, context_options, reopen_context
+from execution.sandboxes.chromium import CHROMIUM_ARGS, BrowserSandbox, context_options
 from execution.sandboxes.script_isolation import (
     IsolationCheck,
     ScriptIsolation,
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class LocalSandbox:
+class LocalSandbox(BrowserSandbox):
     """One Chromium process and a scratch directory for the test case's scripts."""
 
     def __init__(
@@ -48,32 +48,13 @@ class LocalSandbox:
         context_options: dict[str, Any] | None = None,
     ) -> None:
         """Wrap a launched browser; `close()` ends it and removes the directory."""
-        self._browser = browser
-        self._context = context
-        self._context_options = context_options or {}
+        super().__init__(
+            browser, context, context_options=context_options, vnc_url=vnc_url, relay=relay
+        )
         self._workdir = workdir
         self._check = check
         self._isolation = check.isolation
-        self._vnc_url = vnc_url
-        self._relay = relay
         self._closed = False
-
-    @property
-    def vnc_url(self) -> str | None:
-        """The api's live view of this test case (see `execution.live_view`)."""
-        return self._vnc_url
-
-    @property
-    def context(self) -> BrowserContext:
-        """The browser context the test case's pages open in."""
-        return self._context
-
-    async def fresh_context(self) -> BrowserContext:
-        """Close the context (finishing its videos) and open a new one with the same options."""
-        self._context = await reopen_context(self._browser, self._context, self._context_options)
-        if self._relay is not None:
-            self._relay.follow(self._context)
-        return self._context
 
     async def run_command(
         self,
