@@ -150,6 +150,13 @@ async def update_row(
     await session.execute(
         _row_update(model, names), {"row_id": row_id} | {f"new_{n}": values[n] for n in names}
     )
+    refresh_loaded(session, model, row_id, values)
+
+
+def refresh_loaded(
+    session: AsyncSession, model: type[Base], row_id: uuid.UUID, values: Mapping[str, Any]
+) -> None:
+    """Tell the session's object of that row, if it has one, what a table statement wrote."""
     loaded = session.identity_map.get(identity_key(model, row_id))
     if loaded is not None:
         for name, value in values.items():

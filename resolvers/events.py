@@ -16,11 +16,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from models.base import table_of
-from models.database import after_commit
+from models.database import after_commit, refresh_loaded
 from models.runs import RunEvent, TestRun
 from resolvers.fitting import fit_row
 from resolvers.webhook_deliveries import RUN_ENDING_EVENTS, queue_run_ended
@@ -161,10 +159,7 @@ async def _write_events(session: AsyncSession, events: Sequence[RunEvent]) -> No
         if numbered is None:
             raise LookupError(f"no test run {run_id}")
         last, project_id = numbered
-        loaded = session.identity_map.get(identity_key(TestRun, run_id))
-        if loaded is not None:  # the run this transaction holds says what its row holds
-            set_committed_value(loaded, "event_seq", last)
-            set_committed_value(loaded, "updated_at", now)
+        refresh_loaded(session, TestRun, run_id, {"event_seq": last, "updated_at": now})
         for seq, event in enumerate(appended, start=last - len(appended) + 1):
             event.seq = seq
             _publish_after_commit(

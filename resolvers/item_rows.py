@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Row, Select, bindparam, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import table_of
 from models.results import TestRunResult
 from models.runs import TestRun, TestRunItem
 from models.test_cases import TestCase
@@ -17,7 +18,7 @@ from resolvers.batches import Columns, group_rows, keyed, keyed_rows, table_colu
 from resolvers.errors import NotFound
 from resolvers.tokens import Principal
 
-_RESULTS = TestRunResult.__table__
+_RESULTS = table_of(TestRunResult)
 # An item's latest result: last attempt, last submitted, last data row. The order of
 # `load_latest_results_by_item` too.
 LATEST_RESULT_ORDER = (
@@ -60,7 +61,7 @@ def _with_items(statement: Select[Any], columns: ItemColumns) -> Select[Any]:
     if columns.test_case:
         selected += [table_column(TestCase, name) for name in columns.test_case]
         statement = statement.outerjoin(
-            TestCase.__table__,
+            table_of(TestCase),
             table_column(TestCase, "id") == table_column(TestRunItem, "test_case_id"),
         )
     if columns.latest_result:
@@ -99,7 +100,7 @@ def _run_statement(run_columns: Columns, columns: ItemColumns) -> Select[Any]:
     first = func.row_number().over(order_by=order) == 1
     run = select(
         *(case((first, table_column(TestRun, name))).label(name) for name in run_columns)
-    ).select_from(TestRun.__table__.outerjoin(TestRunItem.__table__, run_id == _ITEM_RUN_ID))
+    ).select_from(table_of(TestRun).outerjoin(table_of(TestRunItem), run_id == _ITEM_RUN_ID))
     return (
         _with_items(run, columns)
         .where(

@@ -19,7 +19,7 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import Base
+from models.base import Base, table_of
 from models.enums import FINAL_ITEM_STATUSES, Executor, ResultStatus, RunStatus
 from models.results import TestExecutionHistory, TestRunResult
 from models.runs import TestRun, TestRunItem
@@ -468,7 +468,7 @@ async def read_result_rows(
 ) -> tuple[Sequence[ResultRow], int]:
     """One page of a result's `rows` (steps, logs...) in `order`, and how many; NotFound for it."""
     result = await read_test_run_result(session, principal=principal, result_id=result_id)
-    of_result = rows.__table__.c.test_run_result_id == result.id
+    of_result = table_of(rows).c.test_run_result_id == result.id
     return await read_page(session, select(rows).where(of_result), page, *order)
 
 

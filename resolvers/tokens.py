@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import table_of
 from models.enums import Role
 from models.tenancy import ApiToken, Project
 from resolvers.errors import Unauthenticated
@@ -73,7 +74,8 @@ async def create_api_token(
 # Built once: every request runs it (see `resolvers.batches.batch_rows`). The columns a
 # check reads, as a plain row of table columns: no ApiToken object is built for each
 # request, and the ORM is not involved (see `resolvers.batches.table_column`).
-_TOKENS = ApiToken.__table__
+_TOKENS = table_of(ApiToken)
+_PROJECTS = table_of(Project)
 _TOKEN = (
     select(
         _TOKENS.c.id,
@@ -83,9 +85,9 @@ _TOKEN = (
         _TOKENS.c.expires_at,
         _TOKENS.c.last_used_at,
         _TOKENS.c.revoked_at,
-        Project.__table__.c.tenant_id,
+        _PROJECTS.c.tenant_id,
     )
-    .select_from(_TOKENS.join(Project.__table__, Project.__table__.c.id == _TOKENS.c.project_id))
+    .select_from(_TOKENS.join(_PROJECTS, _PROJECTS.c.id == _TOKENS.c.project_id))
     .where(_TOKENS.c.token_hash == bindparam("token_hash"))
 )
 

@@ -12,15 +12,15 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
-from sqlalchemy import JSON, Numeric, Table
+from sqlalchemy import JSON, Numeric
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeEngine
 
 from models import enums
-from models.base import Base
+from models.base import Base, table_of
 from models.baselines import ScreenshotBaseline
 from models.results import (
     CheckpointResult,
@@ -87,7 +87,7 @@ def row_body(
     `links` are URL fields (new, or columns answered signed) filled from the other fields.
     """
     fields: dict[str, Any] = {}
-    for column in cast("Table", orm.__table__).columns:
+    for column in table_of(orm).columns:
         if column.key in exclude:
             continue
         python = (kinds or {}).get(column.key) or _python_type(column.type)
