@@ -38,10 +38,9 @@ LOCAL_CONCURRENCY_PER_CORE = 2
 # Redis connections that publish events: a publish is one short round trip, so a few
 # serve any number of items (they wait for a free one rather than open more).
 MAX_PUBLISH_CONNECTIONS = 8
-# How long an idle queue's consumer waits at most before asking Redis again. Dramatiq
-# polls with a growing pause up to this: each message waits for the pause in progress, so
-# it bounds the hop of every item (one per item of a sequential run) at the cost of ten
-# small Redis reads a second per queue while idle.
+# How long an idle queue's consumer waits for a wake-up before it asks Redis anyway. Each
+# message queued through `execution.broker` wakes a consumer at once; this only bounds a
+# message queued without one (by another Dramatiq client) or whose wake-up was taken.
 IDLE_POLL_MS = 100
 # How long an idle message slot (a Dramatiq worker thread) sleeps between looks at the
 # worker's own in-memory queue: a message wakes it at once, so this only bounds how soon
