@@ -78,7 +78,7 @@ async def test_a_message_queued_without_a_wake_up_is_found_by_polling(
     done = threading.Event()
     threading.Thread(target=take, args=(consumer, found, done), daemon=True).start()
     await waiting_on(redis, wake_list("dramatiq", queue))
-    plain = RedisBroker(url=redis_url)  # Dramatiq's own: it wakes no one
+    plain = RedisBroker(url=redis_url)  # type: ignore[no-untyped-call] # Dramatiq's own: it wakes no one
 
     sent = plain.enqueue(message(queue))
 
