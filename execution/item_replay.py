@@ -22,7 +22,6 @@ from execution.item_plan import Failure, ItemPlan, fill_placeholders
 from execution.page_events import DialogAnswer, PageEvents, environment_of
 from execution.page_scans import PageScans
 from execution.recording import (
-    NewBaseline,
     RecordingFailed,
     ResultEnd,
     ResultStart,
@@ -33,12 +32,11 @@ from execution.recording import (
 from execution.result_files import ResultFiles
 from execution.sandboxes.base import Sandbox, SandboxSpec, SandboxUnavailable
 from execution.scripts import Script, run_script, script_error
+from execution.step_records import StepRecords, played_step
 from execution.steps import execute_step
 from execution.steps.base import StepContext, StepOutcome
-from execution.visual_baselines import new_baseline, screenshot_store
+from execution.visual_baselines import screenshot_store
 from models.enums import ResultStatus
-from resolvers.checkpoints import CheckpointResultInput
-from resolvers.logs import ConsoleLogInput, NetworkLogInput
 from resolvers.script_results import ScriptResultInput
 from resolvers.steps import StepResultInput
 
@@ -296,7 +294,28 @@ class ItemReplay:
         Each step acts on the newest open tab. A step whose row cannot be stored ends the
         replay there as a failure of that step; it is never played again.
         """
-        played = 0
+        records = StepRecords(
+            self.sessions,
+            run_id=self.plan.run_id,
+            item_id=self.plan.claim.item_id,
+            result_id=result_id,
+            planned_steps=len(self.plan.steps),
+        )
+        try:
+            failure = await self._play(sandbox, records, row, files, events, scans)
+        finally:
+            await records.abandon()
+        return failure, records.stored
+
+    async def _play(
+        self,
+        sandbox: Sandbox,
+        records: StepRecords,
+        row: Mapping[str, Any],
+        files: ResultFiles,
+        events: PageEvents,
+        scans: PageScans,
+    ) -> Failure | None:
         announced: StepStart | None = None  # by the row of the step before
         for position, step in enumerate(self.plan.steps):
             if position and self.plan.step_delay_ms:
@@ -311,7 +330,7 @@ class ItemReplay:
             announcing = None
             if announced is None:
                 start = StepStart(step["step_number"], _action(arguments))
-                announcing = asyncio.ensure_future(self._announce(result_id, start))
+                announcing = asyncio.ensure_future(records.announce(start))
             page = events.page
             started = datetime.now(UTC)
             try:
@@ -346,39 +365,32 @@ class ItemReplay:
             if failed or self.plan.screenshot_every_step:
                 screenshot = await files.screenshot(page, step["step_number"])
             window = (events.tab_of(page), await events.title_of(page))
+            played = played_step(
+                step, _action(arguments), outcome, started, screenshot, events, window
+            )
+            refused = await records.settle()  # the step before, stored while this one played
+            if refused is not None:
+                await records.store(played)  # it played before that was known: kept as it went
+                return refused
             announced = self._next_at_once(position, outcome, row)
-            try:
-                await self._record(
-                    result_id,
-                    step,
-                    arguments,
-                    outcome,
-                    started,
-                    screenshot,
-                    events,
-                    window,
-                    announced,
-                )
-            except RecordingFailed as failed:
-                logger.error("%s", failed)
-                if await self._record_unrecorded(result_id, step, arguments, started, failed):
-                    played = position + 1
-                return Failure(step["step_number"], str(failed), screenshot), played
-            played = position + 1
+            if announced is not None:  # stored while the next step plays
+                records.store_behind(played, announced)
+                continue
+            refused = await records.store(played)
+            if refused is not None:
+                return refused
             if outcome.status == "failed":
                 if outcome.stopped:
-                    return None, played
-                return Failure(
-                    step["step_number"], outcome.error or "Step failed", screenshot
-                ), played
+                    return None
+                return Failure(step["step_number"], outcome.error or "Step failed", screenshot)
             attached = self.plan.on_demand_scripts.get(step["step_number"], [])
             try:
-                aborted = await self._scripts(sandbox, page, result_id, attached)
+                aborted = await self._scripts(sandbox, page, records.result_id, attached)
             except RecordingFailed as failed:  # the step is stored: the replay ends after it
-                return Failure(step["step_number"], str(failed)), played
+                return Failure(step["step_number"], str(failed))
             if aborted is not None:
-                return Failure(step["step_number"], aborted), played
-        return None, played
+                return Failure(step["step_number"], aborted)
+        return await records.settle()
 
     def _next_at_once(
         self, position: int, outcome: StepOutcome, row: Mapping[str, Any]
@@ -398,132 +410,6 @@ class ItemReplay:
         following = self.plan.steps[position + 1]
         return StepStart(
             following["step_number"], _action(fill_placeholders(following["arguments"], row))
-        )
-
-    async def _record_unrecorded(
-        self,
-        result_id: uuid.UUID,
-        step: dict[str, Any],
-        arguments: Mapping[str, Any],
-        started: datetime,
-        failed: RecordingFailed,
-    ) -> bool:
-        """Store a played step whose row was refused as failed, with only why: whether it was."""
-        ended = datetime.now(UTC)
-        bare = StepResultInput(
-            step_number=step["step_number"],
-            action=_action(arguments),
-            description="Played, but what it did could not be recorded",
-            status="failed",
-            started_at=started,
-            completed_at=ended,
-            error_message=str(failed),
-        )
-        try:
-            await self._store_step(result_id, bare)
-        except RecordingFailed as again:
-            logger.error("%s", again)
-            return False
-        return True
-
-    async def _announce(self, result_id: uuid.UUID, start: StepStart) -> None:
-        """Publish the step as executing now; a dashboard missing that is no reason to fail."""
-        try:
-            await recording.record_step_started(
-                self.sessions,
-                run_id=self.plan.run_id,
-                item_id=self.plan.claim.item_id,
-                result_id=result_id,
-                start=start,
-            )
-        except Exception as error:
-            logger.warning("could not announce step %d: %s", start.step_number, error)
-
-    async def _record(
-        self,
-        result_id: uuid.UUID,
-        step: dict[str, Any],
-        arguments: Mapping[str, Any],
-        outcome: StepOutcome,
-        started: datetime,
-        screenshot: str | None,
-        events: PageEvents,
-        window: tuple[str, str | None],
-        next_step: StepStart | None,
-    ) -> None:
-        """Store the step with its checkpoint and the logs captured while it ran."""
-        ended = datetime.now(UTC)
-        console, network = events.take()
-        checkpoint = None
-        if outcome.checkpoint is not None:
-            found = outcome.checkpoint
-            checkpoint = CheckpointResultInput(
-                checkpoint_name=found.name,
-                checkpoint_type=found.checkpoint_type,
-                status="passed" if found.passed else "failed",
-                selector=found.selector,
-                profile=found.profile,
-                expected_properties=found.expected,
-                actual_properties=found.actual,
-                property_verifications=found.property_verifications,
-                failed_properties=found.failed_properties,
-                baseline_screenshot_path=found.baseline_screenshot_path,
-                actual_screenshot_path=found.actual_screenshot_path,
-                diff_screenshot_path=found.diff_screenshot_path,
-                diff_percentage=found.diff_percentage,
-                error_message=None if found.passed else outcome.error,
-            )
-        recorded = StepResultInput(
-            step_number=step["step_number"],
-            action=_action(arguments),
-            description=outcome.description,
-            status=outcome.status,
-            started_at=started,
-            completed_at=ended,
-            duration_ms=round((ended - started).total_seconds() * 1000),
-            selector=outcome.selector,
-            element_html=outcome.element_html,
-            input_value=outcome.input_value,
-            screenshot_path=screenshot,
-            error_message=outcome.error,
-            playwright_code=outcome.playwright_code,
-            window_id=window[0],
-            window_title=window[1],
-        )
-        await self._store_step(
-            result_id,
-            recorded,
-            checkpoint,
-            console,
-            network,
-            new_baseline(outcome.checkpoint),
-            next_step,
-        )
-
-    async def _store_step(
-        self,
-        result_id: uuid.UUID,
-        step: StepResultInput,
-        checkpoint: CheckpointResultInput | None = None,
-        console: Sequence[ConsoleLogInput] = (),
-        network: Sequence[NetworkLogInput] = (),
-        baseline: NewBaseline | None = None,
-        next_step: StepStart | None = None,
-    ) -> None:
-        await persist(
-            lambda: recording.record_step(
-                self.sessions,
-                item_id=self.plan.claim.item_id,
-                result_id=result_id,
-                step=step,
-                checkpoint=checkpoint,
-                console=console,
-                network=network,
-                planned_steps=len(self.plan.steps),
-                baseline=baseline,
-                next_step=next_step,
-            ),
-            f"step {step.step_number}",
         )
 
     async def _scripts(
