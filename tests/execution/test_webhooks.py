@@ -22,7 +22,9 @@ from tests.graphql import data, error, gql
 
 SECRET = "a-shared-secret-of-some-length"
 BASE = "https://testrun.example"
-FAST = timedelta(milliseconds=300)
+# The first retry waits this long: long enough that a send right after the first one is
+# surely too soon on a loaded machine (300 ms was not), short enough to wait out.
+FAST = timedelta(seconds=3)
 SET = """
 mutation Set($url: String!, $events: [WebhookEvent!], $secret: String) {
   setWebhook(url: $url, events: $events, secret: $secret) { generatedSecret webhook { url events } }
