@@ -47,6 +47,10 @@ IDLE_POLL_MS = 100
 # it notices a stop. Each wake-up takes the GIL from the event loop the items run on; with
 # hundreds of slots, IDLE_POLL_MS here would be thousands of wake-ups a second.
 SLOT_IDLE_S = 1.0
+# How long a stopping worker waits for the messages in progress once its browsers are closed
+# (they end fast then): one still in progress after that is left to the reaper, as if the
+# process had died, rather than keep the process alive (Dramatiq would wait ten minutes).
+STOP_WAIT_MS = 10_000
 # How PostgreSQL (pg_stat_activity) and Redis (CLIENT LIST) name a worker's connections.
 CLIENT_NAME = "testrun-worker"
 
@@ -147,5 +151,5 @@ def run_worker(
             loop.run_coroutine(database.dispose())
             loop.run_coroutine(bus.aclose())
             loop.run_coroutine(redis.aclose())
-        worker.stop()
+        worker.stop(timeout=STOP_WAIT_MS)
         broker.close()

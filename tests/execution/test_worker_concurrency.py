@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -43,23 +44,34 @@ def test_remote_browsers_get_many_items_and_local_chromium_few() -> None:
     assert broker_connections(200) == broker_connections(20) < 20
 
 
-@pytest.fixture
-def worker(
-    migrated_database_url: str, redis_url: str, tmp_path: Path, fleet: list[FleetBrowser]
-) -> Iterator[None]:
-    env = cli_env(
-        DATABASE_URL=migrated_database_url,
+def worker_env(
+    database_url: str, redis_url: str, tmp_path: Path, fleet: list[FleetBrowser]
+) -> dict[str, str]:
+    return cli_env(
+        DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         TESTRUN_SANDBOX="cdp",
         TESTRUN_CDP_URLS=",".join(browser.url for browser in fleet),
         TESTRUN_DB_POOL_SIZE=str(POOL_SIZE),
         TESTRUN_ARTIFACTS_DIR=str(tmp_path / "artifacts"),
     )
+
+
+@pytest.fixture
+def worker(
+    migrated_database_url: str, redis_url: str, tmp_path: Path, fleet: list[FleetBrowser]
+) -> Iterator[None]:
+    env = worker_env(migrated_database_url, redis_url, tmp_path, fleet)
     with started("worker", "--concurrency", str(CONCURRENCY), env=env) as (process, output):
         output.wait_for("worker ready", timeout=60)
         yield
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"the worker did not stop; it printed:\n{output.drain()}"
+            ) from None
 
 
 def most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
@@ -121,3 +133,46 @@ async def test_twenty_items_run_at_once_on_a_small_pool(
     assert (
         0 < peak_redis <= broker_connections(CONCURRENCY) + publish_connections(CONCURRENCY) + bus
     )
+
+
+async def test_sigterm_stops_a_worker_whose_item_is_mid_wait_and_leaves_it_to_the_reaper(
+    migrated_database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    fleet: list[FleetBrowser],
+    team: Team,
+    site: str,
+) -> None:
+    env = worker_env(migrated_database_url, redis_url, tmp_path, fleet)
+    # A wait no stop of the browsers ends: Dramatiq alone would wait ten minutes for it.
+    case = {
+        "proven_steps": [
+            step(1, "navigate_to", url=f"{site}/login.html"),
+            step(2, "wait", seconds=600),
+        ]
+    }
+    run_id = await team.run_of([case])
+    broker = create_broker(redis_url)
+    with started("worker", "--concurrency", "2", env=env) as (process, output):
+        output.wait_for("worker ready", timeout=60)
+        await team.start(run_id, broker)  # type: ignore[arg-type] # any broker enqueues
+        while True:
+            [item] = await rows(team, TestRunItem, test_run_id=run_id)
+            if item.status == "running" and item.current_step == 2:
+                break
+            await asyncio.sleep(0.1)
+
+        process.send_signal(signal.SIGTERM)
+
+        try:
+            code = await asyncio.to_thread(process.wait, 120)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"the worker did not stop; it printed:\n{output.drain()}"
+            ) from None
+    broker.close()
+    assert code == 0, output.drain()
+    assert "worker stopping" in output.drain()
+    # Nothing ended the item: its heartbeat stopped with the process, and the reaper takes it.
+    [item] = await rows(team, TestRunItem, test_run_id=run_id)
+    assert (item.status, item.current_step, item.completed_at) == ("running", 2, None)
