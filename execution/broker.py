@@ -42,7 +42,7 @@ class WakeConsumers(dramatiq.Middleware):
         self, broker: dramatiq.Broker, message: dramatiq.Message[Any], delay: int | None
     ) -> None:
         """Push a wake-up on the message's queue; a lost one only leaves it to polling."""
-        assert isinstance(broker, WakingRedisBroker)
+        assert isinstance(broker, RedisBroker)  # its namespace and client
         key = wake_list(broker.namespace, message.queue_name)
         try:
             with broker.client.pipeline(transaction=False) as wake:

@@ -161,11 +161,8 @@ class StepRecords:
 
     async def abandon(self) -> None:
         """Let a write behind end before the result does (the replay left on an error)."""
-        if self._behind is not None:
-            writing, _ = self._behind
-            self._behind = None
-            with contextlib.suppress(Exception):
-                await writing
+        with contextlib.suppress(Exception):
+            await self.settle()
 
     async def _unrecorded(self, played: PlayedStep, failed: RecordingFailed) -> Failure:
         """Keep a played step whose row was refused as failed, with only why."""
